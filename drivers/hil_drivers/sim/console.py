@@ -1,0 +1,39 @@
+"""`sim-console`: a serial adapter on one of a simulated board's UARTs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hil_drivers.sim.hardware import attach, detach
+from pytest_hil.console import StreamConsole
+from pytest_hil.interfaces import DriverContext
+
+
+@dataclass(frozen=True)
+class SimConsoleOptions:
+    board: str | None = field(default=None, metadata={"help": "simulated board to connect to (default: this board)"})
+    uart: Literal[0, 1] = field(default=0, metadata={"help": "0: the firmware's console; 1: the power-management log"})
+    timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds"})
+
+
+class SimConsole(StreamConsole):
+    """Reads and writes the master end of a simulated board's UART pseudo-terminal."""
+
+    kind = "sim-console"
+    Options = SimConsoleOptions
+
+    def __init__(self, options: SimConsoleOptions, context: DriverContext) -> None:
+        super().__init__(options, context)
+        self.default_timeout = options.timeout
+        self.hardware = attach(options.board or context.board)
+
+    def open_fd(self) -> int:
+        return os.dup(self.hardware.uarts[self.options.uart].master)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            detach(self.hardware)

@@ -1,0 +1,107 @@
+"""The simulated board's firmware: boots, asks for a login, then runs a real shell on its console.
+
+Run as `python -S firmware.py CONFIG_JSON` with the console tty as stdin, stdout and
+stderr, in a new session; it makes that tty its controlling terminal, so Ctrl-C reaches commands the
+way it does on a board. Imports only the standard library: it starts on every power-on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+BOOT_LOG = (
+    "U-Boot 2024.01-hil (simulated board {hostname})",
+    "DRAM:  512 MiB",
+    "Hit any key to stop autoboot:  0",
+    "Starting kernel ...",
+    "[    0.000000] Booting Linux on physical CPU 0x0",
+    "[    0.000000] Linux version 6.1.0-hil-sim (pytest-hil simulated lab)",
+    "[    0.124000] Serial: 8250/16550 driver, 4 ports",
+    "[    0.530000] Run /sbin/init as init process",
+    "Starting syslogd: OK",
+    "Welcome to {hostname}",
+)
+
+
+def write(text: str) -> None:
+    os.write(1, text.encode())
+
+
+def read_line() -> str | None:
+    """One line typed on the console; None when the line discipline reports end of input."""
+    data = os.read(0, 4096)
+    if not data:
+        return None
+    return data.decode(errors="replace").strip("\r\n")
+
+
+def boot(config: dict[str, object]) -> None:
+    lines = [line.format(**config) for line in BOOT_LOG]
+    pause = float(config["boot_time"]) / len(lines)  # type: ignore[arg-type]
+    for line in lines:
+        time.sleep(pause)
+        write(line + "\n")
+
+
+def ask_password() -> str | None:
+    attributes = termios.tcgetattr(0)
+    quiet = list(attributes)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(0, termios.TCSANOW, quiet)
+    try:
+        write("Password: ")
+        return read_line()
+    finally:
+        termios.tcsetattr(0, termios.TCSANOW, attributes)
+        write("\n")
+
+
+def login(config: dict[str, object]) -> bool:
+    write(f"\n{config['hostname']} login: ")
+    user = read_line()
+    if not user:
+        return False
+    password = ask_password() if config["password"] is not None else None
+    if user != config["username"] or password != config["password"]:
+        time.sleep(0.2)
+        write("Login incorrect\n")
+        return False
+    return True
+
+
+def run_shell(config: dict[str, object]) -> None:
+    home = str(config["home"])
+    environment = {
+        "HOME": home,
+        "USER": str(config["username"]),
+        "LOGNAME": str(config["username"]),
+        "SHELL": "/bin/sh",
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "TERM": "vt100",
+        "PS1": str(config["prompt"]),
+    }
+    write("Last login: on ttyS0\n")
+    # +m: no job control, so the shell and its commands stay in the firmware's process group and
+    # power-off (a kill of that group) takes them all, as cutting the supply would.
+    subprocess.call(["/bin/sh", "+m", "-i"], cwd=home, env=environment)
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is for the shell's commands
+    boot(config)
+    while True:
+        if login(config):
+            run_shell(config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`sim-power`: the switch of a simulated board, which also says what its firmware accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hil_drivers.sim.hardware import FirmwareSettings, attach, detach
+from pytest_hil.interfaces import DriverContext, Power
+
+
+@dataclass(frozen=True)
+class SimPowerOptions:
+    board: str | None = field(default=None, metadata={"help": "simulated board to switch (default: this board)"})
+    hostname: str | None = field(default=None, metadata={"help": "name the firmware prints (default: the board's)"})
+    username: str = field(default="root", metadata={"help": "login the firmware accepts"})
+    password: str | None = field(default=None, metadata={"help": "its password; none: no password asked"})
+    prompt: str = field(default="root@{hostname}:$PWD# ", metadata={"help": "shell prompt (PS1)"})
+    boot_time: float = field(default=1.0, metadata={"help": "seconds from power-on to the login prompt"})
+
+
+class SimPower(Power):
+    """Powers a simulated board: on boots its firmware, off kills it and silences its console."""
+
+    kind = "sim-power"
+    Options = SimPowerOptions
+
+    def __init__(self, options: SimPowerOptions, context: DriverContext) -> None:
+        super().__init__(options, context)
+        hostname = options.hostname or context.board
+        self.settings = FirmwareSettings(
+            hostname=hostname,
+            username=options.username,
+            password=options.password,
+            prompt=options.prompt.replace("{hostname}", hostname),
+            boot_time=options.boot_time,
+        )
+        self.hardware = attach(options.board or context.board)
+
+    def on(self) -> None:
+        self.hardware.power_on(self.settings)
+
+    def off(self) -> None:
+        self.hardware.power_off()
+
+    def state(self) -> bool:
+        return self.hardware.powered
+
+    def close(self) -> None:
+        detach(self.hardware)

@@ -1,0 +1,1 @@
+"""The `hil` command: by hand what tests do."""

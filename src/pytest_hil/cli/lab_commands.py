@@ -1,0 +1,74 @@
+"""`hil check` and `hil boards`: the lab file as the tool reads it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from pytest_hil.errors import LabError
+from pytest_hil.lab import Lab, load_lab
+from pytest_hil.lab.environment import shown
+
+
+def add_parsers(verbs: Any) -> None:
+    check = verbs.add_parser("check", help="validate a lab file; exit 1 with FILE:LINE errors")
+    check.add_argument("lab_file", nargs="?", metavar="LAB")
+    check.set_defaults(run=run_check)
+    boards = verbs.add_parser("boards", help="boards, labels and resources")
+    boards.add_argument("lab_file", nargs="?", metavar="LAB")
+    boards.add_argument("-v", "--verbose", action="store_true", help="also show each resource's options")
+    boards.set_defaults(run=run_boards)
+
+
+def lab_path(args: argparse.Namespace) -> str:
+    path = args.lab_file or args.lab or os.environ.get("HIL_LAB")
+    if not path:
+        print("hil: no lab file: give LAB, --lab or set HIL_LAB", file=sys.stderr)
+        raise SystemExit(2)
+    return str(path)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = lab_path(args)
+    try:
+        lab = load_lab(path)
+    except LabError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    resources = sum(len(board.resources) for board in lab.boards.values())
+    print(f"{path}: OK ({len(lab.boards)} boards, {resources} resources)")
+    return 0
+
+
+def run_boards(args: argparse.Namespace) -> int:
+    path = lab_path(args)
+    try:
+        lab = load_lab(path)
+    except LabError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    print(format_boards(lab, verbose=args.verbose))
+    return 0
+
+
+def format_boards(lab: Lab, verbose: bool = False) -> str:
+    """The boards as a table; secrets are masked."""
+    rows = [("BOARD", "LABELS", "RESOURCES", "HOST")]
+    for board in lab.boards.values():
+        labels = " ".join(f"{key}={shown(value)}" for key, value in board.labels.items()) or "-"
+        resources = ", ".join(f"{spec.name} ({spec.kind})" for spec in board.resources.values())
+        rows.append((board.name, labels, resources, board.host or "-"))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in rows]
+    if verbose:
+        for board in lab.boards.values():
+            lines.append("")
+            lines.append(f"{board.name}:")
+            for spec in board.resources.values():
+                options = ", ".join(f"{key}={value}" for key, value in spec.shown_options().items())
+                lines.append(f"  {spec.name}: {spec.kind}" + (f" ({options})" if options else ""))
+    return "\n".join(line.rstrip() for line in lines)

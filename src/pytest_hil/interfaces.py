@@ -1,0 +1,241 @@
+"""The small interfaces drivers implement and fixtures hand to tests.
+
+A driver subclasses `Driver` through one or more interfaces (`class Qemu(Power, Console)`), names its
+`kind` (the lab file's `driver:` value) and declares its options as a dataclass in `Options`.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The schema of a driver that takes no options."""
+
+
+@dataclass(frozen=True)
+class DriverContext:
+    """Where a driver instance sits: its board, its resource name and the lab file's folder."""
+
+    board: str
+    resource: str
+    lab_dir: Path
+    labels: dict[str, str]
+
+    def __str__(self) -> str:
+        return f"board {self.board}, resource {self.resource}"
+
+
+class Driver(abc.ABC):
+    """Base of every driver; created lazily when a test first uses its resource, closed at session end."""
+
+    kind: ClassVar[str]
+    Options: ClassVar[type[Any]] = NoOptions
+
+    def __init__(self, options: Any, context: DriverContext) -> None:
+        self.options = options
+        self.context = context
+
+    def close(self) -> None:  # noqa: B027 - most drivers hold nothing to release
+        """Release what the driver holds; called once, in reverse creation order."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind!r} {self.context}>"
+
+
+class Power(Driver):
+    """Switches a board's supply."""
+
+
+    @abc.abstractmethod
+    def on(self) -> None: ...
+
+    @abc.abstractmethod
+    def off(self) -> None: ...
+
+    def cycle(self, off_time: float = 1.0) -> None:
+        """Off, wait `off_time` seconds, on."""
+        import time
+
+        self.off()
+        time.sleep(off_time)
+        self.on()
+
+    @abc.abstractmethod
+    def state(self) -> bool | None:
+        """True when on, False when off, None when the switch cannot tell."""
+
+
+Pattern = str | bytes | re.Pattern[str] | type
+Patterns = Pattern | Sequence[Pattern]
+
+
+class Console(Driver):
+    """A board's byte stream, spoken to in pexpect's vocabulary."""
+
+
+    @abc.abstractmethod
+    def expect(self, pattern: Patterns, timeout: float | None = -1) -> int:
+        """Wait for a pattern (or the first of a list); return its index."""
+
+    @abc.abstractmethod
+    def expect_exact(self, pattern: Patterns, timeout: float | None = -1) -> int:
+        """Like `expect`, with plain strings instead of regular expressions."""
+
+    @abc.abstractmethod
+    def send(self, data: str | bytes) -> int: ...
+
+    @abc.abstractmethod
+    def sendline(self, line: str = "") -> int: ...
+
+    @abc.abstractmethod
+    def sendcontrol(self, char: str) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def before(self) -> str:
+        """What came before the last match."""
+
+    @property
+    @abc.abstractmethod
+    def match(self) -> re.Match[str] | None:
+        """The last match."""
+
+
+class CommandResult(abc.ABC):
+    """What a command run on a board gave back."""
+
+    stdout: str
+    exit_code: int
+    duration: float
+
+
+class Shell(Driver):
+    """A logged-in shell; state (`cd`, exports) persists between runs."""
+
+
+    @abc.abstractmethod
+    def run(self, cmd: str, timeout: float | None = None) -> CommandResult: ...
+
+    @abc.abstractmethod
+    def run_check(self, cmd: str, timeout: float | None = None) -> CommandResult: ...
+
+
+class Storage(Driver):
+    """Where a board boots from: written by the host, then handed to the board."""
+
+
+    @abc.abstractmethod
+    def write(self, image: str | Path, verify: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    def read(self, dest: str | Path, size: int) -> None: ...
+
+    def host(self) -> None:  # noqa: B027 - storage without a mux is always the host's
+        """Connect the medium to the host (muxes)."""
+
+    def dut(self) -> None:  # noqa: B027 - storage without a mux is always the board's
+        """Connect the medium to the board (muxes)."""
+
+
+class Can(Driver):
+    """A CAN bus; implementations are also python-can `BusABC`s."""
+
+
+    @abc.abstractmethod
+    def expect_frame(
+        self, arbitration_id: int, data: bytes | None = None, mask: int | None = None, timeout: float = 1.0
+    ) -> Any: ...
+
+
+class Gpio(Driver):
+    """One GPIO line."""
+
+
+    @abc.abstractmethod
+    def on(self) -> None: ...
+
+    @abc.abstractmethod
+    def off(self) -> None: ...
+
+    @abc.abstractmethod
+    def pulse(self, seconds: float) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def value(self) -> int: ...
+
+    @abc.abstractmethod
+    def wait_for_active(self, timeout: float | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    def wait_for_inactive(self, timeout: float | None = None) -> bool: ...
+
+
+class Video(Driver):
+    """A board's display output."""
+
+
+    @abc.abstractmethod
+    def snapshot(self) -> Image: ...
+
+    @abc.abstractmethod
+    def assert_matches(self, reference: Any, max_distance: int = 5, hash: str = "phash") -> None: ...
+
+    @abc.abstractmethod
+    def wait_for_match(self, reference: Any, timeout: float = 10.0, max_distance: int = 5) -> None: ...
+
+
+class Usb(Driver):
+    """A USB device that appears and disappears."""
+
+
+    @abc.abstractmethod
+    def find(self) -> Any: ...
+
+    @abc.abstractmethod
+    def wait_present(self, timeout: float = 10.0) -> Any: ...
+
+    @abc.abstractmethod
+    def wait_absent(self, timeout: float = 10.0) -> None: ...
+
+
+class Ssh(Driver):
+    """A board reached over SSH."""
+
+
+    @abc.abstractmethod
+    def run(self, cmd: str, timeout: float | None = None) -> CommandResult: ...
+
+    @abc.abstractmethod
+    def put(self, local: str | Path, remote: str) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, remote: str, local: str | Path) -> None: ...
+
+
+INTERFACES: dict[str, type[Driver]] = {
+    "power": Power,
+    "console": Console,
+    "shell": Shell,
+    "storage": Storage,
+    "can": Can,
+    "gpio": Gpio,
+    "video": Video,
+    "usb": Usb,
+    "ssh": Ssh,
+}
+
+
+def interfaces_of(driver: type[Driver]) -> tuple[str, ...]:
+    """The interface names a driver class implements, in the order of `INTERFACES`."""
+    return tuple(name for name, cls in INTERFACES.items() if issubclass(driver, cls))

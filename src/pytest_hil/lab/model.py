@@ -1,0 +1,94 @@
+"""The parsed lab: what is wired where, with no driver created yet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_hil.interfaces import Driver
+from pytest_hil.lab.environment import shown
+from pytest_hil.lab.selector import Selector
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One resource of a board: a driver kind, its checked options and the interfaces it offers."""
+
+    name: str
+    kind: str
+    driver: type[Driver]
+    options: Any
+    raw_options: Mapping[str, Any]
+    interfaces: tuple[str, ...]
+    line: int
+
+    def shown_options(self) -> dict[str, Any]:
+        """The options as written, with secrets masked."""
+        return {key: shown(value) for key, value in self.raw_options.items()}
+
+
+@dataclass(frozen=True)
+class ShellSpec:
+    """How to reach a logged-in shell on a board's console."""
+
+    console: str = "console"
+    username: str | None = None
+    password: str | None = None
+    prompt: str = r"[#$] "
+    login_prompt: str = r"login: "
+    boot_timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """A board as the lab file declares it."""
+
+    name: str
+    labels: Mapping[str, str]
+    resources: Mapping[str, ResourceSpec]
+    host: str | None = None
+    shell: ShellSpec | None = None
+    line: int = 1
+
+    def resource_for(self, name: str) -> ResourceSpec | list[ResourceSpec] | None:
+        """The resource a fixture called `name` gives: by name, else the one implementing that interface.
+
+        Returns a list when several resources implement the interface and none is called `name`.
+        """
+        if name in self.resources:
+            return self.resources[name]
+        offering = [spec for spec in self.resources.values() if name in spec.interfaces]
+        if len(offering) == 1:
+            return offering[0]
+        return offering or None
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """Where leases are kept and how long one lives without a heartbeat."""
+
+    url: str | None = None
+    ttl: float = 30.0
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A whole lab file."""
+
+    path: Path
+    version: int
+    boards: Mapping[str, BoardSpec]
+    name: str | None = None
+    leases: LeaseSettings = field(default_factory=LeaseSettings)
+    selectors: Mapping[str, Selector] = field(default_factory=dict)
+    sha256: str = ""
+
+    @property
+    def resource_names(self) -> list[str]:
+        """Every resource name used by any board, in first-seen order."""
+        names: dict[str, None] = {}
+        for board in self.boards.values():
+            names.update(dict.fromkeys(board.resources))
+        return list(names)

@@ -1,0 +1,175 @@
+"""Typed option schemas: a driver's `Options` dataclass checks and converts a resource's options.
+
+Supported field types: str, int, float, bool, pathlib.Path (relative to the lab file, `~` expanded),
+Literal[...], list[T], dict[str, T] and `T | None`. A field's `metadata={"help": ...}` documents it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pytest_hil.lab.environment import Secret, shown
+from pytest_hil.lab.source import Path as KeyPath
+from pytest_hil.lab.source import Unset
+
+Report = Callable[[KeyPath, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """One option as `hil drivers -v` shows it."""
+
+    name: str
+    type: str
+    required: bool
+    default: Any
+    help: str
+
+
+def describe(options_type: type[Any]) -> list[OptionInfo]:
+    """The options of a schema, in declaration order."""
+    hints = typing.get_type_hints(options_type)
+    infos = []
+    for item in dataclasses.fields(options_type):
+        required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+        default = None if required else (item.default if item.default is not dataclasses.MISSING else item.default_factory())  # type: ignore[misc]
+        infos.append(OptionInfo(item.name, type_name(hints[item.name]), required, default, item.metadata.get("help", "")))
+    return infos
+
+
+def build_options(
+    options_type: type[Any], raw: dict[str, Any], path: KeyPath, base: Path, report: Report, what: str = "option"
+) -> Any | None:
+    """An instance of `options_type` from `raw`, or None after reporting every mistake."""
+    hints = typing.get_type_hints(options_type)
+    fields = {item.name: item for item in dataclasses.fields(options_type)}
+    values: dict[str, Any] = {}
+    ok = True
+    for key, value in raw.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            report((*path, key), f"unknown {what} (known: {known})")
+            ok = False
+            continue
+        if isinstance(value, Unset):
+            ok = False
+            continue
+        try:
+            values[key] = convert(hints[key], value, base)
+        except _Mismatch as error:
+            report((*path, key), str(error))
+            ok = False
+    for name, item in fields.items():
+        if name not in raw and item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            report(path, f"missing required {what} '{name}' ({type_name(hints[name])})")
+            ok = False
+    return options_type(**values) if ok else None
+
+
+class _Mismatch(ValueError):
+    pass
+
+
+def convert(hint: Any, value: Any, base: Path) -> Any:
+    """`value` converted to `hint`; raises `_Mismatch` naming the expected type."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return convert(arg, value, base)
+            except _Mismatch:
+                continue
+        raise _Mismatch(f"expected {type_name(hint)}, got {_describe(value)}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise _Mismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {_describe(value)}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Mismatch(f"expected a list, got {_describe(value)}")
+        return [_item(args[0], item, base, f"[{index}]") for index, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _Mismatch(f"expected a mapping, got {_describe(value)}")
+        return {key: _item(args[1], item, base, f".{key}") for key, item in value.items()}
+    return _plain(hint, value, base)
+
+
+def _item(hint: Any, value: Any, base: Path, where: str) -> Any:
+    try:
+        return convert(hint, value, base)
+    except _Mismatch as error:
+        raise _Mismatch(f"{where}: {error}") from None
+
+
+def _plain(hint: Any, value: Any, base: Path) -> Any:
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, Secret) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            return value.lower() in ("true", "1", "yes", "on")
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, Secret):
+            try:
+                return int(value, 0)
+            except ValueError:
+                pass
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, Secret):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif hint is Path:
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            return path if path.is_absolute() else base / path
+    else:  # a schema author's mistake, not a user's
+        raise TypeError(f"option type {hint!r} is not supported by lab schemas")
+    raise _Mismatch(f"expected {type_name(hint)}, got {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", Secret: "string"}
+    name = kind.get(type(value))
+    if name is None:
+        return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
+    return f"{name} {shown(value)!r}"
+
+
+def type_name(hint: Any) -> str:
+    """A type as users read it in errors and `hil drivers -v`."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        names = [type_name(arg) for arg in args if arg is not type(None)]
+        return " or ".join(names) + (" or null" if type(None) in args else "")
+    if origin is Literal:
+        return " | ".join(repr(arg) for arg in args)
+    if origin is list:
+        return f"list of {type_name(args[0])}"
+    if origin is dict:
+        return f"mapping of {type_name(args[1])}"
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))

@@ -1,0 +1,164 @@
+"""Read YAML into plain values while keeping each value's line, catching what PyYAML lets pass.
+
+PyYAML keeps the last of two equal keys without a word; we compose the node tree ourselves so that
+duplicates, recursive aliases and alias bombs become located errors, and so every value keeps its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from pytest_hil.errors import LabIssue
+from pytest_hil.lab.environment import BadReference, expand
+
+Path = tuple[str | int, ...]
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAX_NODES = 100_000
+
+
+class Unset:
+    """Stands for a value whose environment reference failed (already reported)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET = Unset()
+
+
+@dataclass
+class Document:
+    """A YAML document as plain values, with the line (1-based) and source text of every value."""
+
+    file: str
+    value: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+    texts: dict[Path, str] = field(default_factory=dict)
+    issues: list[LabIssue] = field(default_factory=list)
+
+    def line(self, path: Path) -> int:
+        """The line of `path`, or of its nearest located ancestor."""
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def report(self, path: Path, message: str, line: int | None = None) -> None:
+        self.issues.append(LabIssue(self.file, line or self.line(path), dotted(path), message))
+
+
+def dotted(path: Path) -> str:
+    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in path).replace(".[", "[")
+
+
+def read_document(text: str, file: str, environ: Mapping[str, str]) -> Document:
+    """Parse one YAML document; syntax errors, duplicates and bad references land in `issues`."""
+    document = Document(file, None)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = error.problem or str(error)
+        context = f" ({error.context})" if error.context else ""
+        document.report((), f"not valid YAML: {problem}{context}", line)
+        return document
+    except yaml.YAMLError as error:
+        document.report((), f"not valid YAML: {error}", 1)
+        return document
+    finally:
+        loader.dispose()
+    if node is None:
+        return document
+    builder = _Builder(document, loader, environ)
+    document.value = builder.build(node, (), frozenset())
+    return document
+
+
+class _Builder:
+    def __init__(self, document: Document, loader: yaml.SafeLoader, environ: Mapping[str, str]) -> None:
+        self.document = document
+        self.loader = loader
+        self.environ = environ
+        self.count = 0
+        self.too_large = False
+
+    def build(self, node: yaml.Node, path: Path, active: frozenset[int]) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            if not self.too_large:
+                self.too_large = True
+                self.document.report(path, f"document too large: over {_MAX_NODES} values once aliases are expanded")
+            return None
+        self.document.lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in active:
+            self.document.report(path, "recursive alias: a node contains itself")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, active | {id(node)})
+        if isinstance(node, yaml.SequenceNode):
+            inner = active | {id(node)}
+            return [self.build(item, (*path, index), inner) for index, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+        self.document.texts[path] = str(node.value)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except Exception as error:  # PyYAML raises ValueError and friends for values such as `!!int x`
+            self.document.report(path, f"cannot read value {node.value!r}: {error}")
+            return UNSET
+        if node.tag == _STR_TAG and isinstance(value, str):
+            try:
+                return expand(value, self.environ)
+            except BadReference as error:
+                self.document.report(path, str(error))
+                return UNSET
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, active: frozenset[int]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.update(self._merge(value_node, path, active))
+                continue
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                self.document.report((*path, key), f"duplicate key (first defined on line {seen[key]})", line)
+                continue
+            seen[key] = line
+            self.document.lines[(*path, key)] = line
+            result[key] = self.build(value_node, (*path, key), active)
+        return {**merged, **result}
+
+    def _merge(self, node: yaml.Node, path: Path, active: frozenset[int]) -> dict[str, Any]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in reversed(sources):
+            value = self.build(source, path, active) if isinstance(source, yaml.MappingNode) else None
+            if not isinstance(value, dict):
+                self.document.report(path, "'<<' merges mappings only", source.start_mark.line + 1)
+                continue
+            merged.update(value)
+        return merged
+
+    def _key(self, node: yaml.Node, path: Path) -> str | None:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.ScalarNode):
+            self.document.report(path, "a key must be a plain string, not a list or mapping", line)
+            return None
+        if not isinstance(node.value, str) or node.value == "":
+            self.document.report(path, "empty key", line)
+            return None
+        return str(node.value)

@@ -1,0 +1,135 @@
+"""The fixtures tests ask for: the lab, the board, its resources by name or interface, artifacts."""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.board import Board
+from pytest_hil.interfaces import INTERFACES, Driver
+from pytest_hil.lab.environment import shown
+from pytest_hil.lab.model import Lab
+from pytest_hil.plugin.needs import RESOURCE_FIXTURE_FLAG
+from pytest_hil.plugin.selection import NO_LAB, choose_board, plan_key
+from pytest_hil.plugin.session import hil_session
+
+#: The boards serving a test (role -> board; one entry named "board" for single-board tests).
+serving_key = pytest.StashKey[dict[str, Board]]()
+
+#: Interfaces a fixture of the same name resolves to; `shell` has a fixture of its own.
+INTERFACE_FIXTURES = tuple(name for name in INTERFACES if name != "shell")
+
+
+@pytest.fixture(scope="session")
+def hil_lab(request: pytest.FixtureRequest) -> Lab:
+    """The parsed lab file."""
+    lab = hil_session(request.config).lab
+    if lab is None:
+        pytest.skip(NO_LAB)
+    return lab
+
+
+@pytest.fixture
+def _hil_each(request: pytest.FixtureRequest) -> str:
+    """The board name `each=True` parametrized this test with."""
+    return str(request.param)
+
+
+@pytest.fixture
+def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
+    """Choose, lock and acquire the board(s) serving this test; yields the (first role's) board."""
+    session = hil_session(request.config)
+    item = request.node
+    if not session.active:
+        pytest.skip(NO_LAB)
+    plan = item.stash.get(plan_key, None)
+    if plan is None:
+        pytest.fail(f"{item.nodeid}: request pytest-hil fixtures as arguments, not by name at run time", pytrace=False)
+    if plan.reason:
+        pytest.fail(f"no board can serve this test (--hil-strict): {plan.reason}", pytrace=False)
+    if plan.roles is not None:
+        serving = {role: session.boards[name] for role, name in plan.roles.items()}
+    else:
+        serving = {"board": choose_board(item, session)}
+    locked = sorted(serving.values(), key=lambda board: board.name)  # one order everywhere: no deadlock
+    for board in locked:
+        board.lock.acquire()
+    try:
+        for board in serving.values():
+            session.acquire(board.name)
+        item.stash[serving_key] = serving
+        main = next(iter(serving.values()))
+        item.user_properties.append(("hil.board", ",".join(board.name for board in serving.values())))
+        for key, value in main.labels.items():
+            item.user_properties.append((f"hil.label.{key}", shown(value)))
+        yield main
+    finally:
+        for board in reversed(locked):
+            board.lock.release()
+
+
+@pytest.fixture
+def board(_hil_board: Board) -> Board:
+    """The board serving this test: `.name`, `.labels`, `.resources`, each resource as attribute or item."""
+    return _hil_board
+
+
+@pytest.fixture
+def boards(request: pytest.FixtureRequest, _hil_board: Board) -> dict[str, Board]:
+    """Role -> board for tests marked `hil(roles={...})`."""
+    plan = request.node.stash[plan_key]
+    if plan.roles is None:
+        pytest.fail("the boards fixture is for tests marked hil(roles={...}); use board", pytrace=False)
+    return dict(request.node.stash[serving_key])
+
+
+@pytest.fixture
+def hil_artifacts(request: pytest.FixtureRequest) -> Path:
+    """This test's artifact folder under --hil-log-dir, created on first use."""
+    folder = hil_session(request.config).settings.log_dir / safe_name(request.node.nodeid)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def safe_name(nodeid: str) -> str:
+    """A file-system-safe folder name for a test id."""
+    return re.sub(r"[^A-Za-z0-9_.\-\[\]]+", "_", nodeid).strip("_")[:200]
+
+
+def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:
+    """A fixture giving the serving board's resource `name` (or its one resource of interface `name`)."""
+
+    def fixture(_hil_board: Board) -> Driver:
+        return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
+
+    fixture.__doc__ = f"The board's {name} resource" + (f" or its one {name} driver." if by_interface else ".")
+    setattr(fixture, RESOURCE_FIXTURE_FLAG, True)
+    return pytest.fixture(name=name)(fixture)
+
+
+for _name in INTERFACE_FIXTURES:
+    globals()[f"_fixture_{_name}"] = resource_fixture(_name, by_interface=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Add one fixture per resource name of the lab, and the junit suite properties."""
+    lab = hil_session(config).lab
+    if lab is None:
+        return
+    generated = types.ModuleType("pytest_hil.plugin.lab_fixtures")
+    for name in lab.resource_names:
+        if name not in INTERFACES:
+            setattr(generated, f"_fixture_{name}", resource_fixture(name, by_interface=False))
+
+    @pytest.fixture(scope="session", autouse=True)
+    def _hil_suite_properties(record_testsuite_property: Callable[[str, object], None]) -> None:
+        record_testsuite_property("hil.lab", str(lab.path))
+        record_testsuite_property("hil.lab.sha256", lab.sha256)
+
+    generated._hil_suite_properties = _hil_suite_properties  # type: ignore[attr-defined]
+    config.pluginmanager.register(generated, "hil-lab-fixtures")

@@ -1,0 +1,78 @@
+"""Command-line and ini options, and where the lab file comes from."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+LAB_ENV = "HIL_LAB"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "hardware in the loop (pytest-hil)")
+    group.addoption(
+        "--hil-lab",
+        metavar="LAB",
+        help=f"lab file declaring the boards (ini: hil_lab, environment: {LAB_ENV}); without one HIL tests skip",
+    )
+    group.addoption(
+        "--hil-board",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="use only this board (repeatable)",
+    )
+    group.addoption("--hil-select", metavar="SELECTOR", help="use only boards matching SELECTOR, e.g. family=rpi4,hdmi")
+    group.addoption(
+        "--hil-strict",
+        action="store_true",
+        help="a test that no board can serve is an error instead of a skip",
+    )
+    group.addoption(
+        "--hil-log-dir",
+        metavar="DIR",
+        help="where per-test console logs and artifacts go (default: hil-logs under the rootdir)",
+    )
+    parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options as one value; `lab` is None when the plugin stays inert."""
+
+    lab: Path | None
+    lab_origin: str
+    boards: tuple[str, ...]
+    select: str | None
+    strict: bool
+    log_dir: Path
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    lab, origin = _lab_path(config)
+    log_dir = config.getoption("hil_log_dir")
+    return Settings(
+        lab=lab,
+        lab_origin=origin,
+        boards=tuple(config.getoption("hil_board") or ()),
+        select=config.getoption("hil_select"),
+        strict=bool(config.getoption("hil_strict")),
+        log_dir=Path(log_dir).absolute() if log_dir else config.rootpath / "hil-logs",
+    )
+
+
+def _lab_path(config: pytest.Config) -> tuple[Path | None, str]:
+    option = config.getoption("hil_lab")
+    if option:
+        return Path(option), "--hil-lab"
+    ini = config.getini("hil_lab")
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return base / str(ini), f"ini option hil_lab in {config.inipath}"
+    env = os.environ.get(LAB_ENV)
+    if env:
+        return Path(env), f"environment variable {LAB_ENV}"
+    return None, ""

@@ -1,0 +1,186 @@
+"""Which board serves which test: decided at collection, with a reason for every test none can serve."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from pytest_hil.board import Board
+from pytest_hil.lab.model import BoardSpec
+from pytest_hil.plugin.needs import MARKER, MarkerError, Needs, needs_of
+from pytest_hil.plugin.session import HilSession, hil_session
+
+#: The hidden fixture `each=True` parametrizes with board names.
+EACH_FIXTURE = "_hil_each"
+NO_LAB = "no lab file: pass --hil-lab, set the hil_lab ini option or HIL_LAB"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a test is served: candidate boards (lab order), a role -> board map, or why it cannot be."""
+
+    needs: Needs
+    candidates: tuple[str, ...] = ()
+    roles: Mapping[str, str] | None = None
+    reason: str | None = None
+
+
+plan_key = pytest.StashKey[Plan]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    session = hil_session(metafunc.config)
+    if not session.active:
+        return
+    try:
+        needs = _needs(metafunc.definition, metafunc.fixturenames, session)
+    except MarkerError:
+        return  # reported once, with the test's id, at collection's end
+    if not needs.each:
+        return
+    names = [board.name for board in session.eligible_boards() if why_not(board.spec, needs) is None]
+    if names:
+        metafunc.fixturenames.append(EACH_FIXTURE)
+        metafunc.parametrize(EACH_FIXTURE, names, ids=names, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    session = hil_session(config)
+    errors = []
+    for item in items:
+        try:
+            needs = _needs(item, getattr(item, "fixturenames", ()), session)
+        except MarkerError as error:
+            errors.append(f"{item.nodeid}: {error}")
+            continue
+        if not needs.is_hil:
+            continue
+        if not session.active:
+            item.add_marker(pytest.mark.skip(reason=NO_LAB))
+            continue
+        assert session.lab is not None
+        unknown = [name for name in (needs.board,) if name and name not in session.lab.boards]
+        if unknown:
+            errors.append(f"{item.nodeid}: hil marker names board {unknown[0]!r}, which {session.lab.path} lacks")
+            continue
+        plan = _plan(item, needs, session)
+        item.stash[plan_key] = plan
+        if plan.reason and not session.settings.strict:
+            item.add_marker(pytest.mark.skip(reason=plan.reason))
+    if errors:
+        raise pytest.UsageError("\n".join(errors))
+
+
+def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs:
+    info = getattr(node, "_fixtureinfo", None)
+    name2fixturedefs = info.name2fixturedefs if info is not None else {}
+    named = session.lab.selectors if session.lab else {}
+    parametrized = frozenset(
+        name.strip()
+        for mark in node.iter_markers("parametrize")
+        for name in _argnames(mark)
+    )
+    return needs_of(node.iter_markers(MARKER), fixturenames, name2fixturedefs, named, parametrized)
+
+
+def _argnames(mark: pytest.Mark) -> Sequence[str]:
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+    return names.split(",") if isinstance(names, str) else list(names)
+
+
+def _plan(item: pytest.Item, needs: Needs, session: HilSession) -> Plan:
+    boards = list(session.eligible_boards())
+    if needs.roles is not None:
+        return _plan_roles(needs, boards)
+    callspec = getattr(item, "callspec", None)
+    if needs.each and callspec is not None and EACH_FIXTURE in callspec.params:
+        return Plan(needs, candidates=(callspec.params[EACH_FIXTURE],))
+    candidates = tuple(board.name for board in boards if why_not(board.spec, needs) is None)
+    if candidates:
+        return Plan(needs, candidates=candidates)
+    return Plan(needs, reason=_no_board_reason(needs, session))
+
+
+def why_not(spec: BoardSpec, needs: Needs) -> str | None:
+    """Why `spec` cannot serve `needs`, or None when it can."""
+    if needs.board is not None and spec.name != needs.board:
+        return f"it is not {needs.board}"
+    failing = needs.selector.failing(spec.labels)
+    if failing:
+        return ", ".join(_explain_term(term.key, term.op, term.value, spec.labels) for term in failing)
+    missing = []
+    for name in needs.resources:
+        found = spec.resource_for(name)
+        if not found:
+            missing.append(f"no resource {name}")
+        elif isinstance(found, list):
+            missing.append(f"{len(found)} {name} resources ({', '.join(r.name for r in found)}), none called {name}")
+    return "; ".join(missing) or None
+
+
+def _explain_term(key: str, op: str, value: str, labels: Mapping[str, str]) -> str:
+    if op == "absent":
+        return f"has label {key}"
+    if key not in labels:
+        return f"no label {key}"
+    if op == "=":
+        return f"{key} is {labels[key]!r}, not {value!r}"
+    return f"{key} is {value!r}"
+
+
+def _no_board_reason(needs: Needs, session: HilSession) -> str:
+    assert session.lab is not None
+    if not session.eligible:
+        return f"needs {needs.describe()}: no board left after --hil-board/--hil-select"
+    reasons = [f"{board.name}: {why_not(board.spec, needs)}" for board in session.eligible_boards()]
+    shown = "; ".join(reasons[:4]) + (f"; and {len(reasons) - 4} more" if len(reasons) > 4 else "")
+    return f"needs {needs.describe()}: no board has it ({shown})"
+
+
+def _plan_roles(needs: Needs, boards: list[Board]) -> Plan:
+    assert needs.roles is not None
+    options = []
+    for index, (role, selector) in enumerate(needs.roles.items()):
+        # the first role also carries the test's own selector, board and resource fixtures
+        if index == 0:
+            role_needs = replace(needs, selector=needs.selector & selector, roles=None)
+        else:
+            role_needs = replace(needs, selector=selector, board=None, resources=(), roles=None)
+        fit = [board.name for board in boards if why_not(board.spec, role_needs) is None]
+        if not fit:
+            return Plan(needs, reason=f"role {role} needs {role_needs.describe()}: no board has it")
+        options.append(fit)
+    chosen = _distinct(options, [])
+    if chosen is None:
+        return Plan(needs, reason=f"roles {', '.join(needs.roles)} need distinct boards: too few match")
+    return Plan(needs, roles=dict(zip(needs.roles, chosen, strict=True)))
+
+
+def _distinct(options: list[list[str]], taken: list[str]) -> list[str] | None:
+    if len(taken) == len(options):
+        return taken
+    for name in options[len(taken)]:
+        if name not in taken:
+            found = _distinct(options, [*taken, name])
+            if found is not None:
+                return found
+    return None
+
+
+def choose_board(item: pytest.Item, session: HilSession) -> Board:
+    """The board that serves `item`: `pytest_hil_select_board` may choose, else the first candidate."""
+    plan = item.stash[plan_key]
+    candidates = [session.boards[name] for name in plan.candidates]
+    if len(candidates) > 1:
+        choice = item.config.hook.pytest_hil_select_board(item=item, candidates=candidates)
+        if choice is not None:
+            name = choice if isinstance(choice, str) else getattr(choice, "name", None)
+            if name not in plan.candidates:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {', '.join(plan.candidates)}"
+                )
+            return session.boards[str(name)]
+    return candidates[0]

@@ -1,0 +1,119 @@
+"""The session's lab and boards: loaded at configure time, released at session end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from pytest_hil.board import Board
+from pytest_hil.errors import HilError, SelectorError
+from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
+from pytest_hil.plugin.options import Settings, read_settings
+from pytest_hil.registry import DriverRegistry, default_registry
+
+
+@dataclass
+class HilSession:
+    """What one pytest run knows about the lab: its boards, which of them it may use, which it took."""
+
+    config: pytest.Config
+    settings: Settings
+    lab: Lab | None = None
+    registry: DriverRegistry | None = None
+    boards: dict[str, Board] = field(default_factory=dict)
+    eligible: list[str] = field(default_factory=list)
+    acquired: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.lab is not None
+
+    def acquire(self, name: str) -> Board:
+        """The board called `name`, announced to `pytest_hil_board_acquired` the first time."""
+        board = self.boards[name]
+        if name not in self.acquired:
+            self.acquired.append(name)
+            self.config.hook.pytest_hil_board_acquired(board=board, config=self.config)
+        return board
+
+    def release_all(self) -> list[BaseException]:
+        """Release every acquired board, newest first, closing its drivers; collect the errors."""
+        errors: list[BaseException] = []
+        while self.acquired:
+            board = self.boards[self.acquired.pop()]
+            try:
+                self.config.hook.pytest_hil_board_released(board=board, config=self.config)
+            except Exception as error:
+                errors.append(error)
+            errors.extend(board.close())
+        return errors
+
+    def eligible_boards(self) -> Iterator[Board]:
+        return (self.boards[name] for name in self.eligible)
+
+
+session_key = pytest.StashKey[HilSession]()
+
+
+def hil_session(config: pytest.Config) -> HilSession:
+    return config.stash[session_key]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "hil(selector=None, *, board=None, each=False, roles=None): run on a lab board matching the "
+        "selector (e.g. 'family=rpi4,hdmi'), the named board, every matching board, or several boards by role",
+    )
+    settings = read_settings(config)
+    session = HilSession(config, settings)
+    config.stash[session_key] = session
+    if settings.lab is None or config.getoption("help", False):
+        return
+    try:
+        session.registry = default_registry()
+        session.lab = load_lab(settings.lab, session.registry)
+    except HilError as error:
+        raise pytest.UsageError(f"{error}\n(lab file from {settings.lab_origin})") from None
+    session.boards = {name: Board(spec, session.lab.path.parent) for name, spec in session.lab.boards.items()}
+    session.eligible = _eligible(session.lab, settings)
+
+
+def _eligible(lab: Lab, settings: Settings) -> list[str]:
+    unknown = [name for name in settings.boards if name not in lab.boards]
+    if unknown:
+        known = ", ".join(lab.boards)
+        raise pytest.UsageError(f"--hil-board {', '.join(unknown)}: no such board in {lab.path} (boards: {known})")
+    selector = Selector()
+    if settings.select:
+        try:
+            selector = parse_selector(settings.select, lab.selectors)
+        except SelectorError as error:
+            raise pytest.UsageError(f"--hil-select: {error}") from None
+    return [
+        name
+        for name, spec in lab.boards.items()
+        if (not settings.boards or name in settings.boards) and selector.matches(spec.labels)
+    ]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _release(session.config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _release(config)
+
+
+def _release(config: pytest.Config) -> None:
+    hil = config.stash.get(session_key, None)
+    if hil is None:
+        return
+    errors = hil.release_all()
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for error in errors:
+        if reporter is not None:
+            reporter.write_line(f"pytest-hil: {error}", red=True)
