@@ -90,7 +90,9 @@ class Board:
         except HilError:
             raise
         except Exception as error:
-            raise DriverError(f"board {self.name}, resource {spec.name} ({spec.kind}): could not start: {error}") from error
+            raise DriverError(
+                f"board {self.name}, resource {spec.name} ({spec.kind}): could not start: {error}"
+            ) from error
 
     def __getattr__(self, name: str) -> Driver:
         spec = self.__dict__.get("spec")

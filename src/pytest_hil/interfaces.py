@@ -55,7 +55,6 @@ class Driver(abc.ABC):
 class Power(Driver):
     """Switches a board's supply."""
 
-
     @abc.abstractmethod
     def on(self) -> None: ...
 
@@ -81,7 +80,6 @@ Patterns = Pattern | Sequence[Pattern]
 
 class Console(Driver):
     """A board's byte stream, spoken to in pexpect's vocabulary."""
-
 
     @abc.abstractmethod
     def expect(self, pattern: Patterns, timeout: float | None = -1) -> int:
@@ -122,7 +120,6 @@ class CommandResult(abc.ABC):
 class Shell(Driver):
     """A logged-in shell; state (`cd`, exports) persists between runs."""
 
-
     @abc.abstractmethod
     def run(self, cmd: str, timeout: float | None = None) -> CommandResult: ...
 
@@ -133,23 +130,21 @@ class Shell(Driver):
 class Storage(Driver):
     """Where a board boots from: written by the host, then handed to the board."""
 
-
     @abc.abstractmethod
     def write(self, image: str | Path, verify: bool = False) -> None: ...
 
     @abc.abstractmethod
     def read(self, dest: str | Path, size: int) -> None: ...
 
-    def host(self) -> None:  # noqa: B027 - storage without a mux is always the host's
+    def host(self) -> None:
         """Connect the medium to the host (muxes)."""
 
-    def dut(self) -> None:  # noqa: B027 - storage without a mux is always the board's
+    def dut(self) -> None:
         """Connect the medium to the board (muxes)."""
 
 
 class Can(Driver):
     """A CAN bus; implementations are also python-can `BusABC`s."""
-
 
     @abc.abstractmethod
     def expect_frame(
@@ -159,7 +154,6 @@ class Can(Driver):
 
 class Gpio(Driver):
     """One GPIO line."""
-
 
     @abc.abstractmethod
     def on(self) -> None: ...
@@ -184,7 +178,6 @@ class Gpio(Driver):
 class Video(Driver):
     """A board's display output."""
 
-
     @abc.abstractmethod
     def snapshot(self) -> Image: ...
 
@@ -198,7 +191,6 @@ class Video(Driver):
 class Usb(Driver):
     """A USB device that appears and disappears."""
 
-
     @abc.abstractmethod
     def find(self) -> Any: ...
 
@@ -211,7 +203,6 @@ class Usb(Driver):
 
 class Ssh(Driver):
     """A board reached over SSH."""
-
 
     @abc.abstractmethod
     def run(self, cmd: str, timeout: float | None = None) -> CommandResult: ...

@@ -72,7 +72,8 @@ class DriverRegistry:
         found: dict[str, DriverInfo] = {}
         for implementation in reversed(self.plugins.hook.hil_drivers.get_hookimpls()):
             package = self._packages.get(id(implementation.plugin), "?")
-            for cls in implementation.function():
+            classes: Iterable[object] = implementation.function()  # type: ignore[assignment]
+            for cls in classes:
                 kind = getattr(cls, "kind", None)
                 if not isinstance(cls, type) or not issubclass(cls, Driver) or not isinstance(kind, str):
                     raise DriverLoadError(f"driver package {package}: {cls!r} is not a Driver subclass with a `kind`")

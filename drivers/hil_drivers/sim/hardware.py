@@ -7,6 +7,7 @@ are unplugged when the last driver using them closes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,10 +94,8 @@ class SimBoardHardware:
                 return
             self.powered = False
             if self.firmware is not None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.firmware.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.firmware.wait()
                 self.firmware = None
             self.uarts[0].quiet()

@@ -27,8 +27,13 @@ def format_drivers(registry: DriverRegistry, verbose: bool = False) -> str:
     lines = [f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}" for row in rows]
     if verbose:
         for info in registry.kinds().values():
-            lines += ["", f"{info.kind}: {(info.cls.__doc__ or '').strip().splitlines()[0] if info.cls.__doc__ else ''}"]
+            lines += [
+                "",
+                f"{info.kind}: {(info.cls.__doc__ or '').strip().splitlines()[0] if info.cls.__doc__ else ''}",
+            ]
             for option in describe(info.cls.Options):
                 default = "required" if option.required else f"default {option.default!r}"
-                lines.append(f"  {option.name}: {option.type}, {default}" + (f" - {option.help}" if option.help else ""))
+                lines.append(
+                    f"  {option.name}: {option.type}, {default}" + (f" - {option.help}" if option.help else "")
+                )
     return "\n".join(lines)

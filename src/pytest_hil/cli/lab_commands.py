@@ -63,7 +63,10 @@ def format_boards(lab: Lab, verbose: bool = False) -> str:
         resources = ", ".join(f"{spec.name} ({spec.kind})" for spec in board.resources.values())
         rows.append((board.name, labels, resources, board.host or "-"))
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
+    ]
     if verbose:
         for board in lab.boards.values():
             lines.append("")

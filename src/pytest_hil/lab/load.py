@@ -215,7 +215,9 @@ class _Checker:
 
     def _resource(self, name: str, body: Any, path: KeyPath) -> ResourceSpec | None:
         if not _IDENTIFIER.match(name):
-            self.report(path, "resource names become fixture names: use letters, digits and '_', not starting with a digit")
+            self.report(
+                path, "resource names become fixture names: use letters, digits and '_', not starting with a digit"
+            )
         elif name in RESERVED_NAMES:
             self.report(path, f"'{name}' is a fixture of pytest-hil itself; name the resource differently")
         if not isinstance(body, dict):
@@ -234,7 +236,8 @@ class _Checker:
             self.report((*path, "driver"), f"unknown driver kind {kind!r} (known kinds: {known})")
             return None
         if name in INTERFACES and name not in info.interfaces:
-            self.report(path, f"a resource called '{name}' must be a {name} driver; {kind} offers {', '.join(info.interfaces) or 'none'}")
+            offers = ", ".join(info.interfaces) or "none"
+            self.report(path, f"a resource called '{name}' must be a {name} driver; {kind} offers {offers}")
         checked = build_options(info.cls.Options, options, path, self.base, self.report)
         if checked is None:
             return None
@@ -244,7 +247,7 @@ class _Checker:
         raw = self._mapping(value, path, "shell")
         if raw is None:
             return None
-        shell = build_options(ShellSpec, raw, path, self.base, self.report, what="key")
+        shell: ShellSpec | None = build_options(ShellSpec, raw, path, self.base, self.report, what="key")
         if shell is None:
             return None
         for key in ("prompt", "login_prompt"):

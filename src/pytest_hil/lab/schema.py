@@ -36,9 +36,14 @@ def describe(options_type: type[Any]) -> list[OptionInfo]:
     hints = typing.get_type_hints(options_type)
     infos = []
     for item in dataclasses.fields(options_type):
-        required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
-        default = None if required else (item.default if item.default is not dataclasses.MISSING else item.default_factory())  # type: ignore[misc]
-        infos.append(OptionInfo(item.name, type_name(hints[item.name]), required, default, item.metadata.get("help", "")))
+        default: Any = item.default
+        if item.default_factory is not dataclasses.MISSING:
+            default = item.default_factory()
+        required = default is dataclasses.MISSING
+        help_text = item.metadata.get("help", "")
+        infos.append(
+            OptionInfo(item.name, type_name(hints[item.name]), required, None if required else default, help_text)
+        )
     return infos
 
 
@@ -171,5 +176,5 @@ def type_name(hint: Any) -> str:
         return f"list of {type_name(args[0])}"
     if origin is dict:
         return f"mapping of {type_name(args[1])}"
-    names = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
+    plain: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}
+    return plain.get(hint) or str(getattr(hint, "__name__", hint))

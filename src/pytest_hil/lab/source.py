@@ -138,8 +138,9 @@ class _Builder:
                 self.document.report((*path, key), f"duplicate key (first defined on line {seen[key]})", line)
                 continue
             seen[key] = line
-            self.document.lines[(*path, key)] = line
-            result[key] = self.build(value_node, (*path, key), active)
+            key_path = (*path, key)
+            self.document.lines[key_path] = line
+            result[key] = self.build(value_node, key_path, active)
         return {**merged, **result}
 
     def _merge(self, node: yaml.Node, path: Path, active: frozenset[int]) -> dict[str, Any]:

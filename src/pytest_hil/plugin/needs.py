@@ -91,7 +91,7 @@ def needs_of(
 
 def _is_resource_fixture(name: str, name2fixturedefs: Mapping[str, Sequence[Any]]) -> bool:
     definitions = name2fixturedefs.get(name)
-    return bool(definitions) and getattr(definitions[-1].func, RESOURCE_FIXTURE_FLAG, False)
+    return bool(definitions and getattr(definitions[-1].func, RESOURCE_FIXTURE_FLAG, False))
 
 
 def _is_undefined(name: str, name2fixturedefs: Mapping[str, Sequence[Any]], parametrized: frozenset[str]) -> bool:
@@ -122,8 +122,8 @@ def _marker_arguments(mark: pytest.Mark) -> dict[str, Any]:
     if "each" in args and not isinstance(args["each"], bool):
         raise MarkerError(f"hil marker: each must be True or False, not {args['each']!r}")
     roles = args.get("roles")
-    if roles is not None and (
-        not isinstance(roles, dict) or not roles or not all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items())
+    if roles is not None and not (
+        isinstance(roles, dict) and roles and all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items())
     ):
         raise MarkerError("hil marker: roles must be a non-empty dict of role name -> selector string")
     return args

@@ -78,11 +78,7 @@ def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs
     info = getattr(node, "_fixtureinfo", None)
     name2fixturedefs = info.name2fixturedefs if info is not None else {}
     named = session.lab.selectors if session.lab else {}
-    parametrized = frozenset(
-        name.strip()
-        for mark in node.iter_markers("parametrize")
-        for name in _argnames(mark)
-    )
+    parametrized = frozenset(name.strip() for mark in node.iter_markers("parametrize") for name in _argnames(mark))
     return needs_of(node.iter_markers(MARKER), fixturenames, name2fixturedefs, named, parametrized)
 
 
@@ -179,8 +175,9 @@ def choose_board(item: pytest.Item, session: HilSession) -> Board:
         if choice is not None:
             name = choice if isinstance(choice, str) else getattr(choice, "name", None)
             if name not in plan.candidates:
+                allowed = ", ".join(plan.candidates)
                 raise pytest.UsageError(
-                    f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {', '.join(plan.candidates)}"
+                    f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {allowed}"
                 )
             return session.boards[str(name)]
     return candidates[0]
