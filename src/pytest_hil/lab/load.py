@@ -83,7 +83,7 @@ class _Checker:
         if self.document.issues and root is None:
             return None
         if root is None:
-            self.report((), "the lab file is empty; it needs at least 'version: 1' and 'boards:'")
+            self.report((), "the lab file is empty; it needs at least 'version: 1' and 'boards:'", line=1)
             return None
         if not isinstance(root, dict):
             self.report((), f"a lab file is a mapping with 'version' and 'boards', not {_kind(root)}")
@@ -250,16 +250,16 @@ class _Checker:
         shell: ShellSpec | None = build_options(ShellSpec, raw, path, self.base, self.report, what="key")
         if shell is None:
             return None
-        for key in ("prompt", "login_prompt"):
-            try:
-                re.compile(getattr(shell, key))
-            except re.error as error:
-                self.report((*path, key), f"not a valid regular expression: {error}")
         console = resources.get(shell.console)
         if resources and console is None:
             self.report((*path, "console"), f"no resource called '{shell.console}' on this board")
         elif console is not None and "console" not in console.interfaces:
             self.report((*path, "console"), f"resource '{shell.console}' ({console.kind}) is not a console")
+        for key in ("prompt", "login_prompt"):
+            try:
+                re.compile(getattr(shell, key))
+            except re.error as error:
+                self.report((*path, key), f"not a valid regular expression: {error}")
         if shell.boot_timeout <= 0:
             self.report((*path, "boot_timeout"), "must be more than 0 seconds")
         return shell

@@ -59,7 +59,11 @@ def dotted(path: Path) -> str:
 def read_document(text: str, file: str, environ: Mapping[str, str]) -> Document:
     """Parse one YAML document; syntax errors, duplicates and bad references land in `issues`."""
     document = Document(file, None)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:
+        document.report((), f"not valid YAML: {error.reason}", text[: error.position].count("\n") + 1)
+        return document
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -69,15 +73,22 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> Document:
         context = f" ({error.context})" if error.context else ""
         document.report((), f"not valid YAML: {problem}{context}", line)
         return document
-    except yaml.YAMLError as error:
-        document.report((), f"not valid YAML: {error}", 1)
+    except yaml.reader.ReaderError as error:
+        document.report((), f"not valid YAML: {error.reason}", text[: error.position].count("\n") + 1)
+        return document
+    except RecursionError:
+        document.report((), "not valid YAML: nested too deeply", 1)
         return document
     finally:
         loader.dispose()
     if node is None:
         return document
     builder = _Builder(document, loader, environ)
-    document.value = builder.build(node, (), frozenset())
+    try:
+        document.value = builder.build(node, (), frozenset())
+    except RecursionError:
+        document.value = None
+        document.report((), "nested too deeply", 1)
     return document
 
 
