@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import os
 import re
 from typing import Any
 
@@ -63,13 +64,17 @@ class StreamConsole(Console):
             ) from None
 
     def send(self, data: str | bytes) -> int:
+        """Send text (UTF-8) or raw bytes."""
+        if isinstance(data, bytes):
+            return os.write(self.stream.child_fd, data)
         return int(self.stream.send(data))
 
     def sendline(self, line: str = "") -> int:
         return int(self.stream.sendline(line))
 
     def sendcontrol(self, char: str) -> int:
-        return int(self.stream.sendcontrol(char))
+        """Send Ctrl+`char` (`sendcontrol("c")` interrupts, `"d"` ends input)."""
+        return self.send(control_code(char))
 
     def read_nonblocking(self, size: int = 4096, timeout: float = 0) -> str:
         """Whatever is there within `timeout` seconds ('' when nothing came)."""
@@ -97,6 +102,18 @@ class StreamConsole(Console):
         if self._spawn is not None:
             self._spawn.close()
             self._spawn = None
+
+
+def control_code(char: str) -> str:
+    """The byte a terminal sends for Ctrl+`char`: letters and @ [ \\ ] ^ _ ?."""
+    if len(char) != 1:
+        raise ValueError(f"sendcontrol takes one character, not {char!r}")
+    if char == "?":
+        return "\x7f"
+    code = ord(char.upper())
+    if not 0x40 <= code <= 0x5F:
+        raise ValueError(f"there is no control code for {char!r}")
+    return chr(code & 0x1F)
 
 
 def _tail(text: Any, lines: int = 5) -> str:

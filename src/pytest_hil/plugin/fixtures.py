@@ -13,7 +13,7 @@ from pytest_hil.board import Board
 from pytest_hil.interfaces import INTERFACES, Driver
 from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
-from pytest_hil.plugin.needs import RESOURCE_FIXTURE_FLAG
+from pytest_hil.plugin.needs import FIXTURE_FLAG
 from pytest_hil.plugin.selection import NO_LAB, choose_board, plan_key
 from pytest_hil.plugin.session import hil_session
 
@@ -72,19 +72,23 @@ def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
             board.lock.release()
 
 
-@pytest.fixture
-def board(_hil_board: Board) -> Board:
+def _board(_hil_board: Board) -> Board:
     """The board serving this test: `.name`, `.labels`, `.resources`, each resource as attribute or item."""
     return _hil_board
 
 
-@pytest.fixture
-def boards(request: pytest.FixtureRequest, _hil_board: Board) -> dict[str, Board]:
+def _boards(request: pytest.FixtureRequest, _hil_board: Board) -> dict[str, Board]:
     """Role -> board for tests marked `hil(roles={...})`."""
     plan = request.node.stash[plan_key]
     if plan.roles is None:
         pytest.fail("the boards fixture is for tests marked hil(roles={...}); use board", pytrace=False)
     return dict(request.node.stash[serving_key])
+
+
+setattr(_board, FIXTURE_FLAG, "board")
+setattr(_boards, FIXTURE_FLAG, "board")
+board = pytest.fixture(name="board")(_board)
+boards = pytest.fixture(name="boards")(_boards)
 
 
 @pytest.fixture
@@ -107,7 +111,7 @@ def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:
         return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
 
     fixture.__doc__ = f"The board's {name} resource" + (f" or its one {name} driver." if by_interface else ".")
-    setattr(fixture, RESOURCE_FIXTURE_FLAG, True)
+    setattr(fixture, FIXTURE_FLAG, "resource")
     return pytest.fixture(name=name)(fixture)
 
 

@@ -13,9 +13,9 @@ from pytest_hil.lab.selector import Selector, parse_selector
 
 MARKER = "hil"
 _KEYWORDS = ("selector", "board", "each", "roles")
-#: Attribute set on the plugin's resource fixtures so a user's fixture of the same name is told apart.
-RESOURCE_FIXTURE_FLAG = "_pytest_hil_resource"
-BOARD_FIXTURES = frozenset({"board", "boards"})
+#: Attribute on the plugin's board and resource fixture functions ("board" or "resource"), so that a
+#: user's own fixture of the same name is told apart from ours.
+FIXTURE_FLAG = "_pytest_hil_fixture"
 
 
 class MarkerError(ValueError):
@@ -82,16 +82,17 @@ def needs_of(
     resources = tuple(
         name
         for name in fixturenames
-        if _is_resource_fixture(name, name2fixturedefs)
+        if _flag(name, name2fixturedefs) == "resource"
         or (marked and _is_undefined(name, name2fixturedefs, parametrized))
     )
-    uses_board = bool(resources) or any(name in BOARD_FIXTURES for name in fixturenames)
+    uses_board = bool(resources) or any(_flag(name, name2fixturedefs) == "board" for name in fixturenames)
     return Needs(selector, board, bool(each), roles, resources, marked, uses_board)
 
 
-def _is_resource_fixture(name: str, name2fixturedefs: Mapping[str, Sequence[Any]]) -> bool:
+def _flag(name: str, name2fixturedefs: Mapping[str, Sequence[Any]]) -> str | None:
+    """Which of our fixtures `name` resolves to for this test, if it is ours at all."""
     definitions = name2fixturedefs.get(name)
-    return bool(definitions and getattr(definitions[-1].func, RESOURCE_FIXTURE_FLAG, False))
+    return getattr(definitions[-1].func, FIXTURE_FLAG, None) if definitions else None
 
 
 def _is_undefined(name: str, name2fixturedefs: Mapping[str, Sequence[Any]], parametrized: frozenset[str]) -> bool:
