@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - imported once here, not again by its plugin in every pytester run
 import pytest
 
 #: Two simulated boards with different labels and resources, booting fast.

@@ -31,9 +31,15 @@ class OptionInfo:
     help: str
 
 
+def hints_of(options_type: type[Any]) -> dict[str, Any]:
+    """The schema's field types, resolved in the module that defined it (even if since unloaded)."""
+    module_globals = getattr(options_type.__init__, "__globals__", None)
+    return typing.get_type_hints(options_type, globalns=module_globals)
+
+
 def describe(options_type: type[Any]) -> list[OptionInfo]:
     """The options of a schema, in declaration order."""
-    hints = typing.get_type_hints(options_type)
+    hints = hints_of(options_type)
     infos = []
     for item in dataclasses.fields(options_type):
         default: Any = item.default
@@ -51,7 +57,7 @@ def build_options(
     options_type: type[Any], raw: dict[str, Any], path: KeyPath, base: Path, report: Report, what: str = "option"
 ) -> Any | None:
     """An instance of `options_type` from `raw`, or None after reporting every mistake."""
-    hints = typing.get_type_hints(options_type)
+    hints = hints_of(options_type)
     fields = {item.name: item for item in dataclasses.fields(options_type)}
     values: dict[str, Any] = {}
     ok = True
