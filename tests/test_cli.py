@@ -1,0 +1,100 @@
+"""The `hil` command: check, boards and drivers."""
+
+from __future__ import annotations
+
+import subprocess
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.cli.main import main
+from tests.conftest import SIM_LAB
+
+WriteLab = Callable[..., Path]
+
+
+def test_check_passes_a_good_lab(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_lab(SIM_LAB)
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: OK (2 boards, 5 resources)\n"
+
+
+def test_check_prints_every_error_line_and_exits_1(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_lab("version: 1\nbords: {}\nboards:\n  a: {}\n")
+    assert main(["check", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"{path}:2: bords: unknown top-level key (known: version, name, leases, selectors, boards; 'x-' keys are free)",
+        f"{path}:4: boards.a: board has no resources",
+    ]
+
+
+def test_check_takes_the_lab_from_the_environment(
+    write_lab: WriteLab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HIL_LAB", str(write_lab(SIM_LAB)))
+    assert main(["check"]) == 0
+
+
+def test_lab_option_works_before_the_verb(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lab", str(write_lab(SIM_LAB)), "check"]) == 0
+
+
+def test_no_lab_at_all_is_a_usage_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HIL_LAB", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["check"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "hil: no lab file: give LAB, --lab or set HIL_LAB\n"
+
+
+def test_boards_lists_boards_labels_and_resources(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["boards", str(write_lab(SIM_LAB))]) == 0
+    assert [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()] == ["BOARD", "sim-a", "sim-b"]
+
+
+def test_boards_masks_secrets(
+    write_lab: WriteLab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_PW", "hunter2")
+    monkeypatch.setenv("RACK", "rack-9")
+    path = write_lab(
+        SIM_LAB.replace("power: {driver: sim-power, boot_time: 0.1}", 'power: {driver: sim-power, password: "${SIM_PW}"}', 1)
+        .replace("display: hdmi", 'display: hdmi, rack: "${RACK}"')
+    )
+    assert main(["boards", "-v", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and "rack-9" not in out
+    assert "power: sim-power (password=***)" in out
+    assert "rack=***" in out
+
+
+def test_boards_of_a_bad_lab_exits_1_with_the_errors(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_lab("version: 7\nboards: {a: {resources: {c: {driver: sim-console}}}}\n")
+    assert main(["boards", str(path)]) == 1
+    assert capsys.readouterr().err == f"{path}:1: version: unsupported version 7 (this pytest-hil reads version 1)\n"
+
+
+def test_drivers_lists_kinds_interfaces_and_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drivers"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == ["KIND", "INTERFACES", "PACKAGE"]
+    assert ["sim-console", "console", "pytest-hil", "0.1.0"] in rows
+    assert ["sim-power", "power", "pytest-hil", "0.1.0"] in rows
+
+
+def test_drivers_verbose_documents_each_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["drivers", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "  boot_time: number, default 1.0 - seconds from power-on to the login prompt" in out
+    assert "  uart: 0 | 1, default 0 - 0: the firmware's console; 1: the power-management log" in out
+
+
+def test_the_console_script_is_installed() -> None:
+    hil = Path(sysconfig.get_path("scripts")) / "hil"
+    assert hil.is_file(), "pip installed the hil console script beside this interpreter's scripts"
+    result = subprocess.run([str(hil), "--help"], capture_output=True, text=True, check=True)
+    assert "check" in result.stdout and "drivers" in result.stdout
