@@ -1,0 +1,39 @@
+"""Choosing boards: selectors, names, every matching board, and what happens when none fits."""
+
+import pytest
+
+
+@pytest.mark.hil("arch=arm64")
+def test_by_selector(board):
+    assert board.labels["arch"] == "arm64"
+
+
+@pytest.mark.hil("@arm")  # a named selector from the lab file's `selectors:`
+def test_by_named_selector(board):
+    assert board.name == "sim-a"
+
+
+@pytest.mark.hil(board="sim-b")
+def test_by_name(board):
+    assert board.name == "sim-b"
+
+
+@pytest.mark.hil("family=simboard", each=True)  # ids: test_on_every_board[sim-a], [sim-b]
+def test_on_every_board(board, login):
+    login.sendline("uname -s")
+    login.expect("Linux")
+
+
+@pytest.mark.hil(roles={"dut": "arch=arm64", "peer": "arch=riscv64"})
+def test_two_boards(boards):
+    assert {role: board.name for role, board in boards.items()} == {"dut": "sim-a", "peer": "sim-b"}
+
+
+@pytest.mark.hil("family=simboard")
+def test_needs_can(can0):
+    """No board in the example lab has a `can0`: this test is skipped, and the reason says so."""
+
+
+def test_not_a_hil_test():
+    """Tests that ask for no board run as usual, lab or no lab."""
+    assert sum([1, 2, 3]) == 6
