@@ -62,8 +62,9 @@ def test_boards_masks_secrets(
     monkeypatch.setenv("SIM_PW", "hunter2")
     monkeypatch.setenv("RACK", "rack-9")
     path = write_lab(
-        SIM_LAB.replace("power: {driver: sim-power, boot_time: 0.1}", 'power: {driver: sim-power, password: "${SIM_PW}"}', 1)
-        .replace("display: hdmi", 'display: hdmi, rack: "${RACK}"')
+        SIM_LAB.replace(
+            "power: {driver: sim-power, boot_time: 0.1}", 'power: {driver: sim-power, password: "${SIM_PW}"}', 1
+        ).replace("display: hdmi", 'display: hdmi, rack: "${RACK}"')
     )
     assert main(["boards", "-v", str(path)]) == 0
     out = capsys.readouterr().out

@@ -55,7 +55,9 @@ def test_the_packages_driver_checks_its_options_in_a_lab(with_demo: Path, tmp_pa
     ]
 
 
-def test_the_packages_driver_serves_tests_and_closes_in_reverse_order(with_demo: Path, pytester: pytest.Pytester) -> None:
+def test_the_packages_driver_serves_tests_and_closes_in_reverse_order(
+    with_demo: Path, pytester: pytest.Pytester
+) -> None:
     (pytester.path / "lab.yaml").write_text(
         dedent(
             """

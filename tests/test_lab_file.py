@@ -116,7 +116,7 @@ def test_environment_defaults_apply_when_unset(write_lab: WriteLab, registry: Dr
 
 
 def test_environment_values_convert_to_the_option_type(write_lab: WriteLab, registry: DriverRegistry) -> None:
-    path = write_lab(GOOD.replace("channel: 2", "channel: \"${CHANNEL}\""))
+    path = write_lab(GOOD.replace("channel: 2", 'channel: "${CHANNEL}"'))
     options = load_lab(path, registry, {"ROOT_PW": "x", "CHANNEL": "7"}).boards["rpi4-01"].resources["power"].options
     assert options.channel == 7
 
@@ -291,9 +291,7 @@ def test_unknown_top_level_key(write_lab: WriteLab, registry: DriverRegistry) ->
 
 def test_unsupported_version(write_lab: WriteLab, registry: DriverRegistry) -> None:
     path = write_lab("version: 2\nboards: {a: {resources: {c: {driver: sim-console}}}}\n")
-    assert errors_of(path, registry) == [
-        f"{path}:1: version: unsupported version 2 (this pytest-hil reads version 1)"
-    ]
+    assert errors_of(path, registry) == [f"{path}:1: version: unsupported version 2 (this pytest-hil reads version 1)"]
 
 
 def test_missing_version(write_lab: WriteLab, registry: DriverRegistry) -> None:
@@ -340,9 +338,7 @@ def test_empty_file(write_lab: WriteLab, registry: DriverRegistry, text: str) ->
 @pytest.mark.parametrize(("text", "kind"), [("- a\n- b\n", "a list"), ("just text\n", "a string")])
 def test_non_mapping_file(write_lab: WriteLab, registry: DriverRegistry, text: str, kind: str) -> None:
     path = write_lab(text)
-    assert errors_of(path, registry) == [
-        f"{path}:1: a lab file is a mapping with 'version' and 'boards', not {kind}"
-    ]
+    assert errors_of(path, registry) == [f"{path}:1: a lab file is a mapping with 'version' and 'boards', not {kind}"]
 
 
 def test_yaml_syntax_error_has_its_line(write_lab: WriteLab, registry: DriverRegistry) -> None:
@@ -416,12 +412,14 @@ def test_every_mistake_in_a_file_is_reported(write_lab: WriteLab, registry: Driv
 
 
 def test_a_secret_never_appears_in_an_error(write_lab: WriteLab, registry: DriverRegistry) -> None:
-    path = write_lab(GOOD.replace("channel: 2", "channel: \"${CHANNEL}\""))
+    path = write_lab(GOOD.replace("channel: 2", 'channel: "${CHANNEL}"'))
     (error,) = errors_of(path, registry, {"ROOT_PW": "x", "CHANNEL": "s3cret"})
     assert "s3cret" not in error
     assert error == f"{path}:11: boards.rpi4-01.resources.power.channel: expected integer, got string '***'"
 
 
 def test_labels_keep_their_text(write_lab: WriteLab, registry: DriverRegistry) -> None:
-    path = write_lab("version: 1\nboards:\n  a:\n    labels: {hdmi: yes, rev: 010}\n    resources: {c: {driver: sim-console}}\n")
+    path = write_lab(
+        "version: 1\nboards:\n  a:\n    labels: {hdmi: yes, rev: 010}\n    resources: {c: {driver: sim-console}}\n"
+    )
     assert load_lab(path, registry, {}).boards["a"].labels == {"hdmi": "yes", "rev": "010"}

@@ -85,7 +85,9 @@ def test_board_by_name(pytester: pytest.Pytester, sim_lab: Path) -> None:
 def test_board_that_the_lab_lacks_is_a_usage_error_naming_the_test(pytester: pytest.Pytester, sim_lab: Path) -> None:
     result = run(pytester, sim_lab, "import pytest\n\n@pytest.mark.hil(board='sim-z')\ndef test_x(board):\n    pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: test_board_that*.py::test_x: hil marker names board 'sim-z', which {sim_lab} lacks"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: test_board_that*.py::test_x: hil marker names board 'sim-z', which {sim_lab} lacks"]
+    )
 
 
 def test_each_runs_once_per_matching_board_with_its_name_in_the_id(pytester: pytest.Pytester, sim_lab: Path) -> None:
@@ -116,7 +118,9 @@ def test_each_runs_once_per_matching_board_with_its_name_in_the_id(pytester: pyt
 
 
 def test_each_with_no_matching_board_skips_once_with_the_reason(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    result = run(pytester, sim_lab, "import pytest\n\n@pytest.mark.hil('family=rpi4', each=True)\ndef test_x(board):\n    pass\n")
+    result = run(
+        pytester, sim_lab, "import pytest\n\n@pytest.mark.hil('family=rpi4', each=True)\ndef test_x(board):\n    pass\n"
+    )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs family=rpi4: no board has it*"])
 
@@ -163,7 +167,9 @@ def test_bad_markers_are_usage_errors_naming_the_test(
 
 
 def test_the_marker_is_registered_for_strict_markers(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    result = run(pytester, sim_lab, "import pytest\n\n@pytest.mark.hil()\ndef test_x(board):\n    pass\n", "--strict-markers")
+    result = run(
+        pytester, sim_lab, "import pytest\n\n@pytest.mark.hil()\ndef test_x(board):\n    pass\n", "--strict-markers"
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -175,13 +181,17 @@ def test_a_resource_fixture_is_a_need(pytester: pytest.Pytester, sim_lab: Path) 
 def test_a_missing_resource_skips_naming_it(pytester: pytest.Pytester, sim_lab: Path) -> None:
     result = run(pytester, sim_lab, "import pytest\n\n@pytest.mark.hil()\ndef test_x(can0):\n    pass\n")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*needs resource can0: no board has it (sim-a: no resource can0; sim-b: no resource can0)"])
+    result.stdout.fnmatch_lines(
+        ["*needs resource can0: no board has it (sim-a: no resource can0; sim-b: no resource can0)"]
+    )
 
 
 def test_resource_and_selector_needs_combine(pytester: pytest.Pytester, sim_lab: Path) -> None:
     result = run(pytester, sim_lab, "import pytest\n\n@pytest.mark.hil('display')\ndef test_x(pmic):\n    pass\n")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*needs display and resource pmic: no board has it (sim-a: no resource pmic; sim-b: no label display)"])
+    result.stdout.fnmatch_lines(
+        ["*needs display and resource pmic: no board has it (sim-a: no resource pmic; sim-b: no label display)"]
+    )
 
 
 def test_an_interface_fixture_finds_the_boards_one_resource_of_that_interface(pytester: pytest.Pytester) -> None:
@@ -203,10 +213,14 @@ def test_an_interface_fixture_finds_the_boards_one_resource_of_that_interface(py
 
 def test_an_interface_fixture_is_ambiguous_with_two_unnamed_candidates(pytester: pytest.Pytester) -> None:
     lab = pytester.path / "lab.yaml"
-    lab.write_text("version: 1\nboards:\n  q:\n    resources:\n      uart0: {driver: sim-console}\n      uart1: {driver: sim-console, uart: 1}\n")
+    lab.write_text(
+        "version: 1\nboards:\n  q:\n    resources:\n      uart0: {driver: sim-console}\n      uart1: {driver: sim-console, uart: 1}\n"
+    )
     result = run(pytester, lab, "def test_x(console):\n    pass\n")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*needs resource console: no board has it (q: 2 console resources (uart0, uart1), none called console)"])
+    result.stdout.fnmatch_lines(
+        ["*needs resource console: no board has it (q: 2 console resources (uart0, uart1), none called console)"]
+    )
 
 
 def test_a_users_own_fixture_of_a_resource_name_is_not_a_need(pytester: pytest.Pytester, sim_lab: Path) -> None:
@@ -238,7 +252,11 @@ def test_board_choice_is_deterministic_in_lab_order(pytester: pytest.Pytester, s
 
 
 def test_a_board_serves_one_test_at_a_time(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    result = run(pytester, sim_lab, "def test_x(board):\n    assert board.lock.locked()\n\ndef test_after(board):\n    assert board.lock.locked()\n")
+    result = run(
+        pytester,
+        sim_lab,
+        "def test_x(board):\n    assert board.lock.locked()\n\ndef test_after(board):\n    assert board.lock.locked()\n",
+    )
     result.assert_outcomes(passed=2)
 
 

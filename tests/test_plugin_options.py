@@ -40,11 +40,15 @@ def test_without_a_lab_non_hil_fixtures_of_the_same_name_are_untouched(pytester:
 
 
 def test_hil_lab_option_loads_the_lab(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    pytester.makepyfile("def test_lab(hil_lab):\n    assert hil_lab.name == 'test-lab'\n    assert list(hil_lab.boards) == ['sim-a', 'sim-b']\n")
+    pytester.makepyfile(
+        "def test_lab(hil_lab):\n    assert hil_lab.name == 'test-lab'\n    assert list(hil_lab.boards) == ['sim-a', 'sim-b']\n"
+    )
     pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=1)
 
 
-def test_hil_lab_ini_option_is_relative_to_the_ini_file(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hil_lab_ini_option_is_relative_to_the_ini_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (pytester.path / "labs").mkdir()
     (pytester.path / "labs" / "lab.yaml").write_text(SIM_LAB)
     pytester.makeini("[pytest]\nhil_lab = labs/lab.yaml\n")
@@ -54,13 +58,17 @@ def test_hil_lab_ini_option_is_relative_to_the_ini_file(pytester: pytest.Pyteste
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_hil_lab_environment_variable(pytester: pytest.Pytester, sim_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hil_lab_environment_variable(
+    pytester: pytest.Pytester, sim_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HIL_LAB", str(sim_lab))
     pytester.makepyfile("def test_lab(hil_lab):\n    assert hil_lab.name == 'test-lab'\n")
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_command_line_wins_over_the_environment(pytester: pytest.Pytester, sim_lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line_wins_over_the_environment(
+    pytester: pytest.Pytester, sim_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HIL_LAB", "missing.yaml")
     pytester.makepyfile("def test_lab(hil_lab):\n    assert hil_lab.name == 'test-lab'\n")
     pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=1)
@@ -75,7 +83,9 @@ def test_missing_lab_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def test_bad_lab_file_is_a_usage_error_listing_every_mistake(pytester: pytest.Pytester) -> None:
-    (pytester.path / "lab.yaml").write_text("version: 1\nboards:\n  a:\n    resources:\n      power: {driver: nope}\n  b: {}\n")
+    (pytester.path / "lab.yaml").write_text(
+        "version: 1\nboards:\n  a:\n    resources:\n      power: {driver: nope}\n  b: {}\n"
+    )
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest("--hil-lab=lab.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -122,7 +132,9 @@ def test_hil_select_with_a_syntax_error_is_a_usage_error(pytester: pytest.Pytest
     pytester.makepyfile(EACH)
     result = pytester.runpytest(f"--hil-lab={sim_lab}", "--hil-select=arch==arm64")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --hil-select: selector 'arch==arm64': term 'arch==arm64' uses '=='; write key=value"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: --hil-select: selector 'arch==arm64': term 'arch==arm64' uses '=='; write key=value"]
+    )
 
 
 def test_a_selection_that_leaves_no_board_skips_with_the_reason(pytester: pytest.Pytester, sim_lab: Path) -> None:
@@ -133,11 +145,15 @@ def test_a_selection_that_leaves_no_board_skips_with_the_reason(pytester: pytest
 
 
 def test_hil_strict_makes_an_unservable_test_an_error(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    pytester.makepyfile("import pytest\n\n@pytest.mark.hil('family=rpi4')\ndef test_x(board):\n    pass\n\ndef test_ok(board):\n    pass\n")
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.hil('family=rpi4')\ndef test_x(board):\n    pass\n\ndef test_ok(board):\n    pass\n"
+    )
     result = pytester.runpytest(f"--hil-lab={sim_lab}", "--hil-strict")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*no board can serve this test (--hil-strict): needs family=rpi4: no board has it (sim-a: family is 'simboard', not 'rpi4'*"]
+        [
+            "*no board can serve this test (--hil-strict): needs family=rpi4: no board has it (sim-a: family is 'simboard', not 'rpi4'*"
+        ]
     )
 
 

@@ -118,7 +118,9 @@ def test_select_board_hook_chooses_among_candidates(pytester: pytest.Pytester, s
             """
         )
     )
-    pytester.makepyfile("def test_last(board):\n    assert board.name == 'sim-b'\n\ndef test_default(board):\n    assert board.name == 'sim-a'\n")
+    pytester.makepyfile(
+        "def test_last(board):\n    assert board.name == 'sim-b'\n\ndef test_default(board):\n    assert board.name == 'sim-a'\n"
+    )
     pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=2)
 
 
@@ -137,7 +139,9 @@ def test_select_board_answering_a_non_candidate_is_an_error(pytester: pytest.Pyt
 
 
 def test_a_failing_after_test_hook_warns_without_losing_the_result(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    pytester.makeconftest("def pytest_hil_after_test(board, item, report):\n    raise RuntimeError('log collector broke')\n")
+    pytester.makeconftest(
+        "def pytest_hil_after_test(board, item, report):\n    raise RuntimeError('log collector broke')\n"
+    )
     pytester.makepyfile("def test_x(board):\n    pass\n")
     result = pytester.runpytest(f"--hil-lab={sim_lab}")
     result.assert_outcomes(passed=1, warnings=1)

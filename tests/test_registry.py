@@ -24,7 +24,9 @@ def test_builtin_drivers_come_through_the_entry_point_group() -> None:
 
 def test_a_package_that_fails_to_import_is_named() -> None:
     broken = importlib.metadata.EntryPoint(name="broken", value="no_such_driver_module", group=ENTRY_POINT_GROUP)
-    with pytest.raises(DriverLoadError, match="entry point broken = no_such_driver_module failed to load: ModuleNotFoundError"):
+    with pytest.raises(
+        DriverLoadError, match="entry point broken = no_such_driver_module failed to load: ModuleNotFoundError"
+    ):
         DriverRegistry().load_entry_points([broken])
 
 
@@ -40,7 +42,7 @@ def test_two_packages_claiming_one_kind_is_an_error() -> None:
     registry = DriverRegistry()
     registry.register(hil_drivers.sim, "pytest-hil")
     registry.register(Clash(), "clash-pkg")
-    with pytest.raises(DriverLoadError, match="driver kind 'sim-power' is registered twice: by .* and by .*"):
+    with pytest.raises(DriverLoadError, match=r"driver kind 'sim-power' is registered twice: by .* and by .*"):
         registry.kinds()
 
 
@@ -55,5 +57,7 @@ def test_a_class_without_a_kind_is_refused() -> None:
 
     registry = DriverRegistry()
     registry.register(Plugin(), "nameless-pkg")
-    with pytest.raises(DriverLoadError, match="driver package nameless-pkg: .*Nameless.* is not a Driver subclass with a `kind`"):
+    with pytest.raises(
+        DriverLoadError, match=r"driver package nameless-pkg: .*Nameless.* is not a Driver subclass with a `kind`"
+    ):
         registry.kinds()

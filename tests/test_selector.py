@@ -56,6 +56,6 @@ def test_selectors_combine_without_repeating_terms() -> None:
     ],
 )
 def test_malformed_selectors_say_what_is_wrong(text: str, message: str) -> None:
-    with pytest.raises(SelectorError, match="^selector .*: ") as raised:
+    with pytest.raises(SelectorError, match=r"^selector .*: ") as raised:
         parse_selector(text)
     assert message in str(raised.value)
