@@ -93,3 +93,17 @@ def test_the_packages_driver_serves_tests_and_closes_in_reverse_order(
         "close bench.usb_power ch2",
         "close bench.mains ch1",
     ]
+
+
+def test_a_driver_that_cannot_start_fails_the_test_with_one_line(with_demo: Path, pytester: pytest.Pytester) -> None:
+    (pytester.path / "lab.yaml").write_text(
+        "version: 1\nboards:\n  bench:\n    resources:\n      mains: {driver: demo-relay, journal: no/such/dir/j.txt}\n"
+    )
+    pytester.makepyfile("def test_x(mains):\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-lab=lab.yaml")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["board bench, resource mains (demo-relay): could not start: [[]Errno 2[]] No such file or directory: *"]
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert "direct cause" not in result.stdout.str()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
+from pytest_hil.errors import HilError
 from pytest_hil.interfaces import INTERFACES, Driver
 from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
@@ -108,7 +109,11 @@ def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:
     """A fixture giving the serving board's resource `name` (or its one resource of interface `name`)."""
 
     def fixture(_hil_board: Board) -> Driver:
-        return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
+        try:
+            return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
+        except HilError as error:  # a driver that cannot start: its message says which and why
+            failure = str(error)
+        pytest.fail(failure, pytrace=False)
 
     fixture.__doc__ = f"The board's {name} resource" + (f" or its one {name} driver." if by_interface else ".")
     setattr(fixture, FIXTURE_FLAG, "resource")
