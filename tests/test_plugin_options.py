@@ -177,3 +177,11 @@ def test_help_works_with_a_broken_lab(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--hil-lab=nope.yaml", "--help")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*--hil-lab=LAB*"])
+
+
+@pytest.mark.parametrize("option", ["--hil-board=sim-a", "--hil-select=arch=arm64"])
+def test_board_filters_without_a_lab_are_a_usage_error(pytester: pytest.Pytester, option: str) -> None:
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest(option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {option.split('=')[0]} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB"])

@@ -30,13 +30,20 @@ def lab_path(args: argparse.Namespace) -> str:
     return str(path)
 
 
-def run_check(args: argparse.Namespace) -> int:
-    path = lab_path(args)
+def load_or_report(path: str) -> Lab | None:
+    """The lab at `path`, or None after printing its error lines to stderr."""
     try:
-        lab = load_lab(path)
+        return load_lab(path)
     except LabError as error:
         for issue in error.issues:
             print(issue, file=sys.stderr)
+        return None
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = lab_path(args)
+    lab = load_or_report(path)
+    if lab is None:
         return 1
     resources = sum(len(board.resources) for board in lab.boards.values())
     print(f"{path}: OK ({len(lab.boards)} boards, {resources} resources)")
@@ -44,12 +51,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_boards(args: argparse.Namespace) -> int:
-    path = lab_path(args)
-    try:
-        lab = load_lab(path)
-    except LabError as error:
-        for issue in error.issues:
-            print(issue, file=sys.stderr)
+    lab = load_or_report(lab_path(args))
+    if lab is None:
         return 1
     print(format_boards(lab, verbose=args.verbose))
     return 0

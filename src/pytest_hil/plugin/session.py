@@ -71,7 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
     session = HilSession(config, settings)
     config.stash[session_key] = session
-    if settings.lab is None or config.getoption("help", False):
+    if config.getoption("help", False):
+        return
+    if settings.lab is None:
+        if settings.boards or settings.select:
+            option = "--hil-board" if settings.boards else "--hil-select"
+            raise pytest.UsageError(f"{option} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB")
         return
     try:
         session.registry = default_registry()
