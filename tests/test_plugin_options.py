@@ -184,4 +184,6 @@ def test_board_filters_without_a_lab_are_a_usage_error(pytester: pytest.Pytester
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest(option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: {option.split('=')[0]} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: {option.split('=')[0]} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB"]
+    )

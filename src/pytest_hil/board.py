@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError, HilError
 from pytest_hil.interfaces import Driver, DriverContext
 from pytest_hil.lab.model import BoardSpec, ResourceSpec, ShellSpec
@@ -18,9 +19,10 @@ class Board:
     Drivers are created when first used and closed by `close()` in reverse creation order.
     """
 
-    def __init__(self, spec: BoardSpec, lab_dir: Path) -> None:
+    def __init__(self, spec: BoardSpec, lab_dir: Path, logs: BoardLogs | None = None) -> None:
         self.spec = spec
         self.lab_dir = lab_dir
+        self.logs = logs or BoardLogs(spec.name)
         self.lock = threading.Lock()
         self._drivers: dict[str, Driver] = {}
         self._creating = threading.Lock()
@@ -81,10 +83,11 @@ class Board:
                 driver.close()
             except Exception as error:
                 errors.append(DriverError(f"board {self.name}, resource {name}: close failed: {error}"))
+        self.logs.close()
         return errors
 
     def _create(self, spec: ResourceSpec) -> Driver:
-        context = DriverContext(self.name, spec.name, self.lab_dir, dict(self.labels))
+        context = DriverContext(self.name, spec.name, self.lab_dir, dict(self.labels), self.logs)
         try:
             return spec.driver(spec.options, context)
         except HilError:

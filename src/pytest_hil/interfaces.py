@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from pytest_hil.console.log import BoardLogs
+
 
 @dataclass(frozen=True)
 class NoOptions:
@@ -24,12 +26,13 @@ class NoOptions:
 
 @dataclass(frozen=True)
 class DriverContext:
-    """Where a driver instance sits: its board, its resource name and the lab file's folder."""
+    """Where a driver instance sits: its board, resource name, the lab file's folder, the board's logs."""
 
     board: str
     resource: str
     lab_dir: Path
     labels: dict[str, str]
+    logs: BoardLogs
 
     def __str__(self) -> str:
         return f"board {self.board}, resource {self.resource}"
@@ -107,6 +110,10 @@ class Console(Driver):
     @abc.abstractmethod
     def match(self) -> re.Match[str] | None:
         """The last match."""
+
+    @abc.abstractmethod
+    def read_until_quiet(self, quiet: float = 0.5, timeout: float | None = None) -> str:
+        """Everything printed until the board is silent for `quiet` seconds (or `timeout` passes)."""
 
 
 class CommandResult(abc.ABC):

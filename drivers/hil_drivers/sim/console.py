@@ -8,6 +8,7 @@ from typing import Literal
 
 from hil_drivers.sim.hardware import attach, detach
 from pytest_hil.console import StreamConsole
+from pytest_hil.console.streams import FdStream
 from pytest_hil.interfaces import DriverContext
 
 
@@ -25,12 +26,9 @@ class SimConsole(StreamConsole):
     Options = SimConsoleOptions
 
     def __init__(self, options: SimConsoleOptions, context: DriverContext) -> None:
-        super().__init__(options, context)
-        self.default_timeout = options.timeout
+        super().__init__(options, context, timeout=options.timeout)
         self.hardware = attach(options.board or context.board)
-
-    def open_fd(self) -> int:
-        return os.dup(self.hardware.uarts[self.options.uart].master)
+        self.attach(FdStream(os.dup(self.hardware.uarts[options.uart].master)))
 
     def close(self) -> None:
         try:

@@ -1,17 +1,24 @@
-"""A console over a file descriptor, read with pexpect so tests speak pexpect's vocabulary."""
+"""A console over any byte stream: a reader thread logs every byte and hands it to pexpect.
+
+The reader runs from the console's creation to its close, so a board's output is logged and kept for
+`expect` also while no test is expecting, and a board that prints fast is never held up by a test.
+"""
 
 from __future__ import annotations
 
-import abc
-import os
 import re
+import threading
+import time
 from typing import Any
 
 import pexpect
-import pexpect.fdpexpect
 
+from pytest_hil.console.inbox import Inbox, InboxSpawn
+from pytest_hil.console.streams import ByteStream, StreamLost
 from pytest_hil.errors import HilError
-from pytest_hil.interfaces import Console, Patterns
+from pytest_hil.interfaces import Console, DriverContext, Patterns
+
+READ_SIZE = 65536
 
 
 class ConsoleTimeout(HilError):
@@ -23,50 +30,116 @@ class ConsoleClosed(HilError):
 
 
 class StreamConsole(Console):
-    """Console base for drivers that can hand over a readable, writable file descriptor."""
+    """Console base: subclasses `attach` a stream (at creation, or at power-on for virtual boards)."""
 
-    default_timeout: float = 30.0
+    def __init__(self, options: Any, context: DriverContext, timeout: float = 30.0) -> None:
+        super().__init__(options, context)
+        self.log = context.logs.console(context.resource)
+        self.inbox = Inbox()
+        self.stream = InboxSpawn(self.inbox, self.write_bytes, timeout, str(context))
+        self._current: ByteStream | None = None
+        self._attached = threading.Condition()
+        self._closing = False
+        self._reader = threading.Thread(target=self._read_forever, name=f"hil console {context}", daemon=True)
+        self._reader.start()
 
-    _spawn: pexpect.fdpexpect.fdspawn | None = None
+    # the stream
 
-    @abc.abstractmethod
-    def open_fd(self) -> int:
-        """Open the stream and return a file descriptor the console owns (and closes)."""
+    def attach(self, stream: ByteStream) -> None:
+        """Start reading `stream` (replacing any previous one)."""
+        with self._attached:
+            previous, self._current = self._current, stream
+            self.inbox.reopen()
+            self._attached.notify_all()
+        if previous is not None:
+            previous.close()
+
+    def detach(self) -> None:
+        """Stop reading and close the stream; the console stays, silent, until the next `attach`."""
+        with self._attached:
+            previous, self._current = self._current, None
+        if previous is not None:
+            previous.close()
 
     @property
-    def stream(self) -> pexpect.fdpexpect.fdspawn:
-        """The pexpect object over the stream, opened on first use."""
-        if self._spawn is None:
-            self._spawn = pexpect.fdpexpect.fdspawn(
-                self.open_fd(), timeout=self.default_timeout, encoding="utf-8", codec_errors="replace"
-            )
-        return self._spawn
+    def attached(self) -> bool:
+        return self._current is not None
 
-    def expect(self, pattern: Patterns, timeout: float | None = -1) -> int:
-        return self._expect(self.stream.expect, pattern, timeout)
+    def stream_lost(self, stream: ByteStream, reason: str) -> None:
+        """The current stream ended by itself; by default the console ends too (subclasses may reopen)."""
+        with self._attached:
+            if self._current is not stream:
+                return  # detached on purpose meanwhile
+            self._current = None
+        stream.close()
+        self.inbox.end(f"{self.context}: {reason}")
 
-    def expect_exact(self, pattern: Patterns, timeout: float | None = -1) -> int:
-        return self._expect(self.stream.expect_exact, pattern, timeout)
-
-    def _expect(self, method: Any, pattern: Patterns, timeout: float | None) -> int:
+    def write_bytes(self, data: bytes) -> None:
+        """Send bytes to the board; with no stream attached (board off) they go nowhere, as on a wire."""
+        stream = self._current
+        if stream is None:
+            return
         try:
-            return int(method(pattern, timeout=timeout))
+            stream.write(data)
+        except StreamLost as lost:
+            raise ConsoleClosed(f"{self.context}: cannot send: {lost}") from None
+
+    def _read_forever(self) -> None:
+        while True:
+            with self._attached:
+                while self._current is None and not self._closing:
+                    self._attached.wait()
+                if self._closing:
+                    return
+                stream = self._current
+            assert stream is not None
+            try:
+                data = stream.read(READ_SIZE, 0.2)
+            except StreamLost as lost:
+                self.stream_lost(stream, str(lost))
+                continue
+            if data:
+                self.log.write(data)
+                self.inbox.put(data)
+
+    # pexpect's vocabulary
+
+    @property
+    def timeout(self) -> float:
+        """The default timeout of `expect` and friends, in seconds."""
+        return float(self.stream.timeout)
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.stream.timeout = seconds
+
+    def expect(self, pattern: Patterns, timeout: float | None = -1, searchwindowsize: int | None = None) -> int:
+        return self._expect(self.stream.expect, pattern, timeout, searchwindowsize)
+
+    def expect_exact(self, pattern: Patterns, timeout: float | None = -1, searchwindowsize: int | None = None) -> int:
+        return self._expect(self.stream.expect_exact, pattern, timeout, searchwindowsize)
+
+    def _expect(self, method: Any, pattern: Patterns, timeout: float | None, window: int | None) -> int:
+        try:
+            return int(method(pattern, timeout=timeout, searchwindowsize=window))
         except pexpect.TIMEOUT:
             waited = self.stream.timeout if timeout == -1 else timeout
             raise ConsoleTimeout(
-                f"{self.context}: {pattern!r} did not appear within {waited} s; "
-                f"last output: {_tail(self.stream.before)!r}"
+                f"{self.context}: {_shown(pattern)} did not appear within {waited} s; "
+                f"last console lines:\n{self.last_lines()}"
             ) from None
-        except pexpect.EOF:
+        except pexpect.EOF as eof:
             raise ConsoleClosed(
-                f"{self.context}: the console closed while waiting for {pattern!r}; "
-                f"last output: {_tail(self.stream.before)!r}"
+                f"{self.context}: the console closed ({eof}) while waiting for {_shown(pattern)}; "
+                f"last console lines:\n{self.last_lines()}"
             ) from None
+
+    def last_lines(self, lines: int = 50) -> str:
+        """The last lines of what `expect` read and did not match, secrets masked."""
+        return self.log.masker.mask_text(_tail(self.stream.before, lines))
 
     def send(self, data: str | bytes) -> int:
         """Send text (UTF-8) or raw bytes."""
-        if isinstance(data, bytes):
-            return os.write(self.stream.child_fd, data)
         return int(self.stream.send(data))
 
     def sendline(self, line: str = "") -> int:
@@ -76,12 +149,31 @@ class StreamConsole(Console):
         """Send Ctrl+`char` (`sendcontrol("c")` interrupts, `"d"` ends input)."""
         return self.send(control_code(char))
 
-    def read_nonblocking(self, size: int = 4096, timeout: float = 0) -> str:
-        """Whatever is there within `timeout` seconds ('' when nothing came)."""
+    def read_nonblocking(self, size: int = 65536, timeout: float = 0) -> str:
+        """What arrived (or arrives within `timeout` seconds) and no `expect` consumed; '' if nothing."""
+        pending = self.stream.buffer
+        if pending:
+            self.stream.buffer = ""
+            return str(pending)
         try:
             return str(self.stream.read_nonblocking(size, timeout))
-        except pexpect.TIMEOUT:
+        except (pexpect.TIMEOUT, pexpect.EOF):
             return ""
+
+    def read_until_quiet(self, quiet: float = 0.5, timeout: float | None = None) -> str:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        text = str(self.stream.buffer)
+        self.stream.buffer = ""
+        while True:
+            wait = quiet if deadline is None else min(quiet, deadline - time.monotonic())
+            if wait <= 0:
+                break
+            try:
+                text += self.stream.read_nonblocking(READ_SIZE, wait)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                break
+        self.stream.before = text
+        return text
 
     @property
     def before(self) -> str:
@@ -99,13 +191,15 @@ class StreamConsole(Console):
         return match if isinstance(match, re.Match) else None
 
     def close(self) -> None:
-        if self._spawn is not None:
-            self._spawn.close()
-            self._spawn = None
+        with self._attached:
+            self._closing = True
+            self._attached.notify_all()
+        self.detach()
+        self._reader.join(timeout=2)
 
 
 def control_code(char: str) -> str:
-    """The byte a terminal sends for Ctrl+`char`: letters and @ [ \\ ] ^ _ ?."""
+    """The character a terminal sends for Ctrl+`char`: letters and @ [ \\ ] ^ _ ?."""
     if len(char) != 1:
         raise ValueError(f"sendcontrol takes one character, not {char!r}")
     if char == "?":
@@ -116,7 +210,15 @@ def control_code(char: str) -> str:
     return chr(code & 0x1F)
 
 
-def _tail(text: Any, lines: int = 5) -> str:
+def _shown(pattern: Any) -> str:
+    if isinstance(pattern, re.Pattern):
+        return repr(pattern.pattern)
+    if isinstance(pattern, (list, tuple)):
+        return "any of " + ", ".join(_shown(item) for item in pattern)
+    return repr(pattern)
+
+
+def _tail(text: Any, lines: int = 50) -> str:
     if not isinstance(text, str):
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])

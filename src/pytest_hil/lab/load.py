@@ -98,7 +98,7 @@ class _Checker:
         boards = self._boards(root, selectors)
         if version is None or boards is None:
             return None
-        return Lab(Path(), version, boards, name, leases, selectors)
+        return Lab(Path(), version, boards, name, leases, selectors, secrets=frozenset(self.document.secrets))
 
     def _version(self, root: dict[str, Any]) -> int | None:
         if "version" not in root:

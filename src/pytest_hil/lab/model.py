@@ -84,6 +84,8 @@ class Lab:
     leases: LeaseSettings = field(default_factory=LeaseSettings)
     selectors: Mapping[str, Selector] = field(default_factory=dict)
     sha256: str = ""
+    #: Every value read from the environment: masked in logs and reports.
+    secrets: frozenset[str] = frozenset()
 
     @property
     def resource_names(self) -> list[str]:

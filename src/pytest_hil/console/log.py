@@ -1,0 +1,190 @@
+"""Console logs: every byte a board prints, per session and per test, with secrets masked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from pytest_hil.lab.environment import MASK
+
+
+class Masker:
+    """Replaces secret strings in a byte stream, also when a secret is split across chunks."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = sorted({secret.encode() for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
+        self.carry = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The masked bytes that are safe to write now; a possible secret's beginning is held back."""
+        if not self.secrets:
+            return data
+        text = self.carry + data
+        for secret in self.secrets:
+            text = text.replace(secret, MASK.encode())
+        keep = self._pending_prefix(text)
+        self.carry = text[len(text) - keep :] if keep else b""
+        return text[: len(text) - keep] if keep else text
+
+    def flush(self) -> bytes:
+        rest, self.carry = self.carry, b""
+        return rest
+
+    def mask_text(self, text: str) -> str:
+        data = text.encode()
+        for secret in self.secrets:
+            data = data.replace(secret, MASK.encode())
+        return data.decode(errors="replace")
+
+    def _pending_prefix(self, text: bytes) -> int:
+        longest = 0
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(text)), longest, -1):
+                if text.endswith(secret[:size]):
+                    longest = size
+                    break
+        return longest
+
+
+class _LogFile:
+    """One open log file, optionally stamping each line with seconds since it was opened."""
+
+    def __init__(self, path: Path, timestamps: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.file: BinaryIO = open(path, "ab", buffering=0)  # noqa: SIM115 - lives until close()
+        self.timestamps = timestamps
+        self.started = time.monotonic()
+        self.at_line_start = True
+
+    def write(self, data: bytes) -> None:
+        if self.timestamps:
+            data = self._stamped(data)
+        self.file.write(data)
+
+    def _stamped(self, data: bytes) -> bytes:
+        out = bytearray()
+        for line in data.splitlines(keepends=True):
+            if self.at_line_start:
+                out += f"[{time.monotonic() - self.started:10.6f}] ".encode()
+            out += line
+            self.at_line_start = line.endswith(b"\n")
+        return bytes(out)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class ConsoleLog:
+    """The log of one console: the whole session in one file, and each test's share in its own."""
+
+    def __init__(self, name: str, session_dir: Path | None, masker: Masker, timestamps: bool = False) -> None:
+        self.name = name
+        self.masker = masker
+        self.timestamps = timestamps
+        self.lock = threading.Lock()
+        self.session = _LogFile(session_dir / f"{name}.log", timestamps) if session_dir else None
+        self.test: _LogFile | None = None
+
+    def write(self, data: bytes) -> None:
+        """Log bytes the board printed (called by the console's reader as they arrive)."""
+        with self.lock:
+            self._write(self.masker.feed(data))
+
+    def note(self, text: str) -> None:
+        """Log a line of our own, such as `[hil] power off`, on a line of its own."""
+        with self.lock:
+            self._write(self.masker.flush() + b"\n" + self.masker.mask_text(text).encode() + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.session is not None:
+            self.session.write(data)
+        if self.test is not None:
+            self.test.write(data)
+
+    def start_test(self, path: Path) -> None:
+        with self.lock:
+            self._write(self.masker.flush())
+            if self.test is not None:
+                self.test.close()
+            self.test = _LogFile(path, self.timestamps)
+
+    def end_test(self) -> Path | None:
+        with self.lock:
+            self._write(self.masker.flush())
+            test, self.test = self.test, None
+        if test is None:
+            return None
+        test.close()
+        return test.path
+
+    @property
+    def test_path(self) -> Path | None:
+        test = self.test
+        return test.path if test else None
+
+    def tail(self, lines: int = 50) -> str:
+        """The last lines of the running test's log."""
+        path = self.test_path
+        if path is None or not path.exists():
+            return ""
+        with self.lock:
+            self._write(self.masker.flush())
+        text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+        return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
+
+    def close(self) -> None:
+        self.end_test()
+        with self.lock:
+            self._write(self.masker.flush())
+            if self.session is not None:
+                self.session.close()
+                self.session = None
+
+
+class BoardLogs:
+    """The console logs of one board; drivers ask it for theirs, the plugin starts and ends tests."""
+
+    def __init__(
+        self, board: str, log_dir: Path | None = None, secrets: Iterable[str] = (), timestamps: bool = False
+    ) -> None:
+        self.board = board
+        self.log_dir = log_dir
+        self.secrets = tuple(secrets)
+        self.timestamps = timestamps
+        self.logs: dict[str, ConsoleLog] = {}
+        self.test_dir: Path | None = None
+
+    def console(self, resource: str) -> ConsoleLog:
+        """The log of console `resource` (created on first request, joining a running test)."""
+        log = self.logs.get(resource)
+        if log is None:
+            session_dir = self.log_dir / "session" if self.log_dir else None
+            log = ConsoleLog(f"{self.board}.{resource}", session_dir, Masker(self.secrets), self.timestamps)
+            self.logs[resource] = log
+            if self.test_dir is not None:
+                log.start_test(self.test_dir / f"{log.name}.log")
+        return log
+
+    def note(self, text: str) -> None:
+        """A line for every console log of the board (power changes, resets)."""
+        for log in self.logs.values():
+            log.note(text)
+
+    def start_test(self, folder: Path) -> None:
+        self.test_dir = folder
+        for log in self.logs.values():
+            log.start_test(folder / f"{log.name}.log")
+
+    def end_test(self) -> list[Path]:
+        self.test_dir = None
+        return [path for log in self.logs.values() if (path := log.end_test()) is not None]
+
+    def close(self) -> None:
+        for log in self.logs.values():
+            log.close()
