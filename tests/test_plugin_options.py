@@ -165,12 +165,13 @@ def test_hil_log_dir_holds_each_tests_artifacts(pytester: pytest.Pytester, sim_l
     assert (folder / "note.txt").read_text() == "sim-a"
 
 
-def test_artifacts_default_to_hil_logs_under_the_rootdir(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    pytester.makepyfile("def test_x(hil_artifacts):\n    (hil_artifacts / 'a').write_text('1')\n")
+def test_artifacts_default_to_hil_logs_in_the_base_temp(pytester: pytest.Pytester, sim_lab: Path) -> None:
+    pytester.makepyfile(
+        "def test_x(hil_artifacts, tmp_path_factory):\n"
+        "    assert hil_artifacts == tmp_path_factory.getbasetemp() / 'hil-logs' / 'test_artifacts_default_to_hil_logs_in_the_base_temp.py_test_x'\n"
+        "    assert hil_artifacts.is_dir()\n"
+    )
     pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=1)
-    assert [path.name for path in (pytester.path / "hil-logs").iterdir()] == [
-        "test_artifacts_default_to_hil_logs_under_the_rootdir.py_test_x"
-    ]
 
 
 def test_help_works_with_a_broken_lab(pytester: pytest.Pytester) -> None:

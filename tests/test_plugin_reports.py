@@ -24,11 +24,15 @@ def properties(element: ET.Element) -> list[tuple[str, str]]:
 def test_testcases_carry_board_and_label_properties(pytester: pytest.Pytester, sim_lab: Path) -> None:
     root = junit(pytester, sim_lab, "def test_x(pmic):\n    pass\n\ndef test_plain():\n    pass\n")
     cases = {case.get("name"): case for case in root.iter("testcase")}
-    assert properties(cases["test_x"]) == [
+    board, family, arch, log = properties(cases["test_x"])
+    assert [board, family, arch] == [
         ("hil.board", "sim-b"),
         ("hil.label.family", "simboard"),
         ("hil.label.arch", "riscv64"),
     ]
+    assert log[0] == "hil.console_log" and log[1].endswith(
+        "test_testcases_carry_board_and_label_properties.py_test_x/sim-b.pmic.log"
+    )
     assert properties(cases["test_plain"]) == []
 
 

@@ -116,9 +116,11 @@ class Console(Driver):
         """Everything printed until the board is silent for `quiet` seconds (or `timeout` passes)."""
 
 
-class CommandResult(abc.ABC):
-    """What a command run on a board gave back."""
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command run on a board gave back: its output, exit status and how long it took."""
 
+    command: str
     stdout: str
     exit_code: int
     duration: float

@@ -255,13 +255,14 @@ class _Checker:
             self.report((*path, "console"), f"no resource called '{shell.console}' on this board")
         elif console is not None and "console" not in console.interfaces:
             self.report((*path, "console"), f"resource '{shell.console}' ({console.kind}) is not a console")
-        for key in ("prompt", "login_prompt"):
+        for key in ("prompt", "login_prompt", "password_prompt"):
             try:
                 re.compile(getattr(shell, key))
             except re.error as error:
                 self.report((*path, key), f"not a valid regular expression: {error}")
-        if shell.boot_timeout <= 0:
-            self.report((*path, "boot_timeout"), "must be more than 0 seconds")
+        for key in ("boot_timeout", "command_timeout"):
+            if getattr(shell, key) <= 0:
+                self.report((*path, key), "must be more than 0 seconds")
         return shell
 
 

@@ -38,7 +38,9 @@ class ShellSpec:
     password: str | None = None
     prompt: str = r"[#$] "
     login_prompt: str = r"login: "
+    password_prompt: str = r"[Pp]assword: ?"
     boot_timeout: float = 120.0
+    command_timeout: float = 30.0
 
 
 @dataclass(frozen=True)

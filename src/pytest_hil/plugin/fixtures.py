@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
+from pytest_hil.console.shell import LoginRefused, ShellUnreachable
+from pytest_hil.console.stream import ConsoleClosed
 from pytest_hil.errors import HilError
-from pytest_hil.interfaces import INTERFACES, Driver
+from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
 from pytest_hil.plugin.needs import FIXTURE_FLAG
@@ -41,8 +43,9 @@ def _hil_each(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
-    """Choose, lock and acquire the board(s) serving this test; yields the (first role's) board."""
+def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+    """Choose, lock and acquire the board(s) serving this test, logging their consoles into the test's
+    folder; yields the (first role's) board."""
     session = hil_session(request.config)
     item = request.node
     if not session.active:
@@ -56,11 +59,16 @@ def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
         serving = {role: session.boards[name] for role, name in plan.roles.items()}
     else:
         serving = {"board": choose_board(item, session)}
+    for board in serving.values():
+        if board.name in session.broken:
+            pytest.skip(f"board {board.name} is broken: {session.broken[board.name]}")
+    folder = session.use_log_dir(tmp_path_factory.getbasetemp() / "hil-logs") / safe_name(item.nodeid)
     locked = sorted(serving.values(), key=lambda board: board.name)  # one order everywhere: no deadlock
     for board in locked:
         board.lock.acquire()
     try:
         for board in serving.values():
+            board.logs.start_test(folder)
             session.acquire(board.name)
         item.stash[serving_key] = serving
         main = next(iter(serving.values()))
@@ -70,6 +78,8 @@ def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
         yield main
     finally:
         for board in reversed(locked):
+            for path in board.logs.end_test():
+                item.user_properties.append(("hil.console_log", str(path)))
             board.lock.release()
 
 
@@ -93,11 +103,31 @@ boards = pytest.fixture(name="boards")(_boards)
 
 
 @pytest.fixture
-def hil_artifacts(request: pytest.FixtureRequest) -> Path:
-    """This test's artifact folder under --hil-log-dir, created on first use."""
-    folder = hil_session(request.config).settings.log_dir / safe_name(request.node.nodeid)
+def hil_artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test's folder under --hil-log-dir (its console logs go there too), created on first use."""
+    log_dir = hil_session(request.config).use_log_dir(tmp_path_factory.getbasetemp() / "hil-logs")
+    folder = log_dir / safe_name(request.node.nodeid)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
+    """A logged-in shell on the board's console (its `shell:` settings), reached before the test starts."""
+    session = hil_session(request.config)
+    try:
+        shell = session.shell_for(_hil_board)
+        shell.connect()
+        return shell
+    except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
+        session.mark_broken(_hil_board, str(error).split("\n", 1)[0])
+        failure = str(error)
+    except HilError as error:
+        failure = str(error)
+    pytest.fail(failure, pytrace=False)
+
+
+setattr(_shell, FIXTURE_FLAG, "resource")
+shell = pytest.fixture(name="shell")(_shell)
 
 
 def safe_name(nodeid: str) -> str:

@@ -34,7 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hil-log-dir",
         metavar="DIR",
-        help="where per-test console logs and artifacts go (default: hil-logs under the rootdir)",
+        help="where per-test console logs and artifacts go (default: hil-logs in the session's base temp)",
+    )
+    group.addoption(
+        "--hil-log-timestamps",
+        action="store_true",
+        help="start every console log line with the seconds since the log began",
     )
     parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
 
@@ -48,7 +53,8 @@ class Settings:
     boards: tuple[str, ...]
     select: str | None
     strict: bool
-    log_dir: Path
+    log_dir: Path | None
+    log_timestamps: bool
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -60,7 +66,8 @@ def read_settings(config: pytest.Config) -> Settings:
         boards=tuple(config.getoption("hil_board") or ()),
         select=config.getoption("hil_select"),
         strict=bool(config.getoption("hil_strict")),
-        log_dir=Path(log_dir).absolute() if log_dir else config.rootpath / "hil-logs",
+        log_dir=Path(log_dir).absolute() if log_dir else None,
+        log_timestamps=bool(config.getoption("hil_log_timestamps")),
     )
 
 

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from pytest_hil.board import Board
+from pytest_hil.console.shell import ShellUnreachable
 from pytest_hil.plugin.fixtures import serving_key
+from pytest_hil.plugin.session import hil_session
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -18,6 +21,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     serving = item.stash.get(serving_key, None)
     if serving is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
         return
+    if report.failed:
+        _attach_console_tails(report, serving)
+        if call.excinfo is not None and call.excinfo.errisinstance(ShellUnreachable):
+            session = hil_session(item.config)
+            for board in serving.values():
+                session.mark_broken(board, str(call.excinfo.value).split("\n", 1)[0])
     for board in serving.values():
         try:
             item.config.hook.pytest_hil_after_test(board=board, item=item, report=report)
@@ -26,3 +35,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 pytest.PytestWarning(f"{item.nodeid}: pytest_hil_after_test failed on {board.name}: {error!r}"),
                 stacklevel=1,
             )
+
+
+def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
+    """The last 50 lines of each console during this test, into the failure (terminal and junit)."""
+    for board in serving.values():
+        for log in board.logs.logs.values():
+            if log.test_path is None:
+                continue
+            title = f"console {log.name}: last 50 lines of {log.test_path}"
+            text = log.tail(50)
+            addsection = getattr(report.longrepr, "addsection", None)  # exception reports render sections
+            if callable(addsection):
+                addsection(title, text)
+            else:
+                report.sections.append((title, text))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.lab.model import BoardSpec
+from pytest_hil.lab.model import BoardSpec, ShellSpec
 from pytest_hil.plugin.needs import MARKER, MarkerError, Needs, needs_of
 from pytest_hil.plugin.session import HilSession, hil_session
 
@@ -109,6 +109,11 @@ def why_not(spec: BoardSpec, needs: Needs) -> str | None:
         return ", ".join(_explain_term(term.key, term.op, term.value, spec.labels) for term in failing)
     missing = []
     for name in needs.resources:
+        if name == "shell":
+            console = (spec.shell or ShellSpec()).console
+            if console not in spec.resources:
+                missing.append(f"no shell console ({console!r})")
+            continue
         found = spec.resource_for(name)
         if not found:
             missing.append(f"no resource {name}")
@@ -167,9 +172,12 @@ def _distinct(options: list[list[str]], taken: list[str]) -> list[str] | None:
 
 
 def choose_board(item: pytest.Item, session: HilSession) -> Board:
-    """The board that serves `item`: `pytest_hil_select_board` may choose, else the first candidate."""
+    """The board that serves `item`: `pytest_hil_select_board` may choose among the candidates that are
+    not broken, else the first of them."""
     plan = item.stash[plan_key]
-    candidates = [session.boards[name] for name in plan.candidates]
+    candidates = [session.boards[name] for name in plan.candidates if name not in session.broken]
+    if not candidates:  # all broken: the caller skips naming the first one's reason
+        return session.boards[plan.candidates[0]]
     if len(candidates) > 1:
         choice = item.config.hook.pytest_hil_select_board(item=item, candidates=candidates)
         if choice is not None:

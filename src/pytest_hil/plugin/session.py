@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from pytest_hil.board import Board
+from pytest_hil.console.log import BoardLogs
+from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
 from pytest_hil.plugin.options import Settings, read_settings
@@ -25,10 +28,32 @@ class HilSession:
     boards: dict[str, Board] = field(default_factory=dict)
     eligible: list[str] = field(default_factory=list)
     acquired: list[str] = field(default_factory=list)
+    #: Board name -> why it cannot serve tests for the rest of the session.
+    broken: dict[str, str] = field(default_factory=dict)
+    shells: dict[str, ConsoleShell] = field(default_factory=dict)
+    log_dir: Path | None = None
 
     @property
     def active(self) -> bool:
         return self.lab is not None
+
+    def use_log_dir(self, default: Path) -> Path:
+        """The log folder: --hil-log-dir, else `default`; fixed for the session at first use."""
+        if self.log_dir is None:
+            self.log_dir = self.settings.log_dir or default
+            for board in self.boards.values():
+                board.logs.log_dir = self.log_dir
+        return self.log_dir
+
+    def mark_broken(self, board: Board, reason: str) -> None:
+        self.broken.setdefault(board.name, reason)
+
+    def shell_for(self, board: Board) -> ConsoleShell:
+        """The board's console shell, made once per session from its `shell:` settings."""
+        shell = self.shells.get(board.name)
+        if shell is None:
+            shell = self.shells[board.name] = console_shell(board)
+        return shell
 
     def acquire(self, name: str) -> Board:
         """The board called `name`, announced to `pytest_hil_board_acquired` the first time."""
@@ -83,7 +108,11 @@ def pytest_configure(config: pytest.Config) -> None:
         session.lab = load_lab(settings.lab, session.registry)
     except HilError as error:
         raise pytest.UsageError(f"{error}\n(lab file from {settings.lab_origin})") from None
-    session.boards = {name: Board(spec, session.lab.path.parent) for name, spec in session.lab.boards.items()}
+    lab = session.lab
+    session.boards = {
+        name: Board(spec, lab.path.parent, BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps))
+        for name, spec in lab.boards.items()
+    }
     session.eligible = _eligible(session.lab, settings)
 
 

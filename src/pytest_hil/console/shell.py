@@ -1,0 +1,206 @@
+"""A logged-in shell on a board's console: login, then commands delimited by unique markers.
+
+Each command goes out as one line: print a start marker, `eval` the command, print an end marker with
+`$?`. The markers are printed as two halves joined by printf, so the echo of the line never matches
+them; the whole line is read before anything runs, so echo, prompts and line editing all land before
+the start marker; the exit status is read after the end marker. Output between the markers may hold
+anything: prompt-like text, partial lines, binary junk, megabytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from pytest_hil.console.stream import ConsoleClosed, ConsoleTimeout, StreamConsole
+from pytest_hil.errors import HilError
+from pytest_hil.interfaces import CommandResult, DriverContext, Pattern, Power, Shell
+from pytest_hil.lab.model import ResourceSpec, ShellSpec
+
+if TYPE_CHECKING:
+    from pytest_hil.board import Board
+
+#: Seconds between nudges (an empty line) while waiting for a login or shell prompt.
+POKE_INTERVAL = 3.0
+#: Escape sequences terminals and shells emit: CSI (colours, cursor, bracketed paste), OSC, others.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC ... BEL or ST
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC ... ST
+    r"|\x1b[()*+][0-9A-Za-z]"  # character set selection
+    r"|\x1b[@-Z\\-_=>78]"  # two-byte sequences
+)
+
+
+class LoginRefused(HilError):
+    """The board refused the lab file's username or password."""
+
+
+class ShellUnreachable(HilError):
+    """No shell prompt could be reached; the board is broken for the rest of the session."""
+
+
+class CommandTimeout(HilError):
+    """A command outlived its timeout; it was interrupted and the shell is usable again."""
+
+
+class CommandFailed(HilError):
+    """`run_check` saw a non-zero exit status."""
+
+    def __init__(self, message: str, result: CommandResult) -> None:
+        super().__init__(message)
+        self.result = result
+        self.command = result.command
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+
+
+def clean_output(text: str) -> str:
+    """Command output as a test wants it: no escape sequences, `\\n` line ends."""
+    return re.sub(r"\r+\n", "\n", _ESCAPES.sub("", text))
+
+
+def quote(text: str) -> str:
+    """`text` as one single-quoted shell word."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+class ConsoleShell(Shell):
+    """The shell interface over a console, logging in as the lab file's `shell:` settings say."""
+
+    def __init__(self, console: StreamConsole, spec: ShellSpec, power: Power | None, context: DriverContext) -> None:
+        super().__init__(spec, context)
+        self.console = console
+        self.spec = spec
+        self.power = power
+        self.prompt = re.compile(spec.prompt)
+        self.login_prompt = re.compile(spec.login_prompt)
+        self.password_prompt = re.compile(spec.password_prompt)
+
+    # reaching a prompt
+
+    def connect(self) -> None:
+        """Bring the console to a logged-in prompt: reuse one, log in, or power-cycle once and retry."""
+        if self.power is not None and self.power.state() is False:
+            self.power.on()
+        if self._reach(self.spec.boot_timeout):
+            return
+        if self.power is not None:
+            self.context.logs.note(f"[hil] no shell within {self.spec.boot_timeout:g} s: power cycle")
+            self.power.cycle()
+            if self._reach(self.spec.boot_timeout):
+                return
+        cycled = " (also after a power cycle)" if self.power is not None else ""
+        raise ShellUnreachable(
+            f"{self.context}: no login or shell prompt within {self.spec.boot_timeout:g} s{cycled} "
+            f"(shell.prompt {self.spec.prompt!r}, shell.login_prompt {self.spec.login_prompt!r}); "
+            f"last console lines:\n{self.console.log.tail(50) or self.console.last_lines()}"
+        )
+
+    def _reach(self, within: float) -> bool:
+        deadline = time.monotonic() + within
+        self.console.read_until_quiet(quiet=0.05, timeout=0.5)  # what was printed before now is stale
+        self.console.sendline("")
+        patterns: list[Pattern] = [self.prompt, self.login_prompt, self.password_prompt, "Login incorrect"]
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                found = self.console.expect(patterns, timeout=min(remaining, POKE_INTERVAL))
+            except ConsoleTimeout:
+                self.console.sendline("")
+                continue
+            if found == 0:
+                return True
+            if found == 1:
+                self._log_in(deadline)
+                return True
+            if found == 2:  # someone else's half-finished login: finish it with nothing
+                self.console.sendline("")
+        return False
+
+    def _log_in(self, deadline: float) -> None:
+        username, password = self.spec.username, self.spec.password
+        if username is None:
+            raise LoginRefused(f"{self.context}: the board asks for a login but the lab file sets no shell.username")
+        self.console.sendline(username)
+        answers: list[Pattern] = [self.prompt, self.password_prompt, "Login incorrect", self.login_prompt]
+        found = self.console.expect(answers, timeout=max(deadline - time.monotonic(), 5.0))
+        if found == 1:
+            if password is None:
+                raise LoginRefused(
+                    f"{self.context}: the board asks a password for {username} but the lab file sets no shell.password"
+                )
+            self.console.sendline(password)
+            found = self.console.expect(answers, timeout=max(deadline - time.monotonic(), 5.0))
+        if found != 0:
+            raise LoginRefused(
+                f"{self.context}: login as {username} refused (wrong shell.password or shell.username?); "
+                f"last console lines:\n{self.console.last_lines(5)}"
+            )
+
+    # commands
+
+    def run(self, cmd: str, timeout: float | None = None) -> CommandResult:
+        """Run `cmd` in the login shell; its output, exit status and duration."""
+        timeout = self.spec.command_timeout if timeout is None else timeout
+        tag = f"HIL{secrets.token_hex(4)}"
+        started = time.monotonic()
+        self.console.sendline(f"printf '%s%s\\n' {tag} S; eval {quote(cmd)}; printf '%s%s %d\\n' {tag} E $?")
+        try:
+            self.console.expect(f"{tag}S\r?\n", timeout=timeout)
+            remaining = max(timeout - (time.monotonic() - started), 0.001)
+            self.console.expect(f"{tag}E (\\d+)\r?\n", timeout=remaining, searchwindowsize=4096)
+        except ConsoleTimeout:
+            partial = self.console.before
+            self._interrupt()
+            raise CommandTimeout(
+                f"{self.context}: {cmd!r} did not finish within {timeout:g} s and was interrupted; "
+                f"output so far:\n{_tail(clean_output(partial))}"
+            ) from None
+        except ConsoleClosed as closed:
+            raise ShellUnreachable(f"{self.context}: the console closed while running {cmd!r}: {closed}") from None
+        match = self.console.match
+        assert match is not None
+        return CommandResult(cmd, clean_output(self.console.before), int(match.group(1)), time.monotonic() - started)
+
+    def run_check(self, cmd: str, timeout: float | None = None) -> CommandResult:
+        """Like `run`, raising `CommandFailed` (command, status, output) on a non-zero exit status."""
+        result = self.run(cmd, timeout)
+        if result.exit_code != 0:
+            raise CommandFailed(
+                f"{self.context}: {cmd!r} exited with {result.exit_code}; output:\n{_tail(result.stdout)}", result
+            )
+        return result
+
+    def _interrupt(self) -> None:
+        """Ctrl-C, then wait for a fresh marker so the next command starts clean."""
+        for _ in range(3):
+            self.console.sendcontrol("c")
+            tag = f"HIL{secrets.token_hex(4)}"
+            self.console.sendline(f"printf '%s%s\\n' {tag} R")
+            try:
+                self.console.expect(f"{tag}R\r?\n", timeout=5)
+                return
+            except ConsoleTimeout:
+                continue
+        raise ShellUnreachable(
+            f"{self.context}: the shell does not answer after Ctrl-C; last console lines:\n{self.console.last_lines()}"
+        )
+
+
+def _tail(text: str, lines: int = 50) -> str:
+    return "\n".join(text.split("\n")[-lines:])
+
+
+def console_shell(board: Board) -> ConsoleShell:
+    """A board's shell from its `shell:` settings: its console, and its power switch for recovery."""
+    spec = board.shell_spec or ShellSpec()
+    console = board.resource(spec.console)
+    if not isinstance(console, StreamConsole):
+        raise HilError(f"board {board.name}: shell.console {spec.console!r} is not a stream console")
+    found = board.spec.resource_for("power")
+    power = board.resource(found.name) if isinstance(found, ResourceSpec) else None
+    context = dataclasses.replace(console.context, resource=f"{spec.console} (shell)")
+    return ConsoleShell(console, spec, power if isinstance(power, Power) else None, context)
