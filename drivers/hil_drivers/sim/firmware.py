@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import termios
+import threading
 import time
 
 BOOT_LOG = (
@@ -93,11 +94,23 @@ def run_shell(config: dict[str, object]) -> None:
     subprocess.call(["/bin/sh", "+m", "-i"], cwd=home, env=environment)
 
 
+def kernel_messages(interval: float) -> None:
+    """Print kernel-style lines at random moments, as a real kernel does into a busy console."""
+    started = time.monotonic()
+    count = 0
+    while True:
+        time.sleep(interval)
+        count += 1
+        write(f"[{time.monotonic() - started:12.6f}] hil-sim: heartbeat {count}\n")
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is for the shell's commands
     boot(config)
+    if config["kernel_messages"]:
+        threading.Thread(target=kernel_messages, args=(config["kernel_messages"],), daemon=True).start()
     while True:
         if login(config):
             run_shell(config)

@@ -32,6 +32,7 @@ class FirmwareSettings:
     password: str | None
     prompt: str
     boot_time: float
+    kernel_messages: float = 0.0
 
 
 class Uart:

@@ -16,6 +16,9 @@ class SimPowerOptions:
     password: str | None = field(default=None, metadata={"help": "its password; none: no password asked"})
     prompt: str = field(default="root@{hostname}:$PWD# ", metadata={"help": "shell prompt (PS1)"})
     boot_time: float = field(default=1.0, metadata={"help": "seconds from power-on to the login prompt"})
+    kernel_messages: float = field(
+        default=0.0, metadata={"help": "seconds between kernel-style lines printed at random moments (0: none)"}
+    )
 
 
 class SimPower(Power):
@@ -33,13 +36,16 @@ class SimPower(Power):
             password=options.password,
             prompt=options.prompt.replace("{hostname}", hostname),
             boot_time=options.boot_time,
+            kernel_messages=options.kernel_messages,
         )
         self.hardware = attach(options.board or context.board)
 
     def on(self) -> None:
+        self.context.logs.note(f"[hil] power on ({self.kind} {self.hardware.ident})")
         self.hardware.power_on(self.settings)
 
     def off(self) -> None:
+        self.context.logs.note(f"[hil] power off ({self.kind} {self.hardware.ident})")
         self.hardware.power_off()
 
     def state(self) -> bool:

@@ -10,6 +10,8 @@ from typing import BinaryIO
 
 from pytest_hil.lab.environment import MASK
 
+RECENT = 64 * 1024
+
 
 class Masker:
     """Replaces secret strings in a byte stream, also when a secret is split across chunks."""
@@ -88,6 +90,7 @@ class ConsoleLog:
         self.lock = threading.Lock()
         self.session = _LogFile(session_dir / f"{name}.log", timestamps) if session_dir else None
         self.test: _LogFile | None = None
+        self.recent = bytearray()  # the last RECENT bytes, for error messages
 
     def write(self, data: bytes) -> None:
         """Log bytes the board printed (called by the console's reader as they arrive)."""
@@ -102,6 +105,9 @@ class ConsoleLog:
     def _write(self, data: bytes) -> None:
         if not data:
             return
+        self.recent += data
+        if len(self.recent) > RECENT:
+            del self.recent[: len(self.recent) - RECENT]
         if self.session is not None:
             self.session.write(data)
         if self.test is not None:
@@ -136,6 +142,12 @@ class ConsoleLog:
         with self.lock:
             self._write(self.masker.flush())
         text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+        return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
+
+    def recent_lines(self, lines: int = 50) -> str:
+        """The last lines the console printed, whether or not a test runs."""
+        with self.lock:
+            text = bytes(self.recent).decode(errors="replace")
         return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
 
     def close(self) -> None:

@@ -97,43 +97,64 @@ class ConsoleShell(Shell):
         raise ShellUnreachable(
             f"{self.context}: no login or shell prompt within {self.spec.boot_timeout:g} s{cycled} "
             f"(shell.prompt {self.spec.prompt!r}, shell.login_prompt {self.spec.login_prompt!r}); "
-            f"last console lines:\n{self.console.log.tail(50) or self.console.last_lines()}"
+            f"last console lines:\n{self.console.last_lines()}"
         )
 
     def _reach(self, within: float) -> bool:
         deadline = time.monotonic() + within
         self.console.read_until_quiet(quiet=0.05, timeout=0.5)  # what was printed before now is stale
         self.console.sendline("")
+        poked = True
         patterns: list[Pattern] = [self.prompt, self.login_prompt, self.password_prompt, "Login incorrect"]
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 found = self.console.expect(patterns, timeout=min(remaining, POKE_INTERVAL))
             except ConsoleTimeout:
                 self.console.sendline("")
+                poked = True
                 continue
             if found == 0:
                 return True
             if found == 1:
+                while poked and self._prompted_again():
+                    pass  # a nudge was taken for an empty name: answer the newest prompt
                 self._log_in(deadline)
                 return True
             if found == 2:  # someone else's half-finished login: finish it with nothing
                 self.console.sendline("")
+            poked = False
         return False
+
+    def _prompted_again(self) -> bool:
+        """After a nudge, did the login prompt come once more (the nudge read as an empty name)?"""
+        try:
+            self.console.expect(self.login_prompt, timeout=0.1)
+            return True
+        except ConsoleTimeout:
+            return False
 
     def _log_in(self, deadline: float) -> None:
         username, password = self.spec.username, self.spec.password
         if username is None:
             raise LoginRefused(f"{self.context}: the board asks for a login but the lab file sets no shell.username")
+        answers: list[Pattern] = [self.prompt, self.password_prompt, "Login incorrect"]
+        timeout = max(deadline - time.monotonic(), 2.0)
         self.console.sendline(username)
-        answers: list[Pattern] = [self.prompt, self.password_prompt, "Login incorrect", self.login_prompt]
-        found = self.console.expect(answers, timeout=max(deadline - time.monotonic(), 5.0))
-        if found == 1:
-            if password is None:
-                raise LoginRefused(
-                    f"{self.context}: the board asks a password for {username} but the lab file sets no shell.password"
-                )
-            self.console.sendline(password)
-            found = self.console.expect(answers, timeout=max(deadline - time.monotonic(), 5.0))
+        try:
+            found = self.console.expect(answers, timeout=timeout)
+            if found == 1:
+                if password is None:
+                    raise LoginRefused(
+                        f"{self.context}: the board asks a password for {username} but the lab file sets no "
+                        "shell.password"
+                    )
+                self.console.sendline(password)
+                found = self.console.expect(answers, timeout=timeout)
+        except ConsoleTimeout:
+            raise ShellUnreachable(
+                f"{self.context}: logged in as {username}, but no shell prompt matching shell.prompt "
+                f"{self.spec.prompt!r} came within {timeout:g} s; last console lines:\n{self.console.last_lines(10)}"
+            ) from None
         if found != 0:
             raise LoginRefused(
                 f"{self.context}: login as {username} refused (wrong shell.password or shell.username?); "

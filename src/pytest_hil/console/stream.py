@@ -135,8 +135,8 @@ class StreamConsole(Console):
             ) from None
 
     def last_lines(self, lines: int = 50) -> str:
-        """The last lines of what `expect` read and did not match, secrets masked."""
-        return self.log.masker.mask_text(_tail(self.stream.before, lines))
+        """The last lines the console printed, secrets masked."""
+        return self.log.recent_lines(lines)
 
     def send(self, data: str | bytes) -> int:
         """Send text (UTF-8) or raw bytes."""
@@ -216,9 +216,3 @@ def _shown(pattern: Any) -> str:
     if isinstance(pattern, (list, tuple)):
         return "any of " + ", ".join(_shown(item) for item in pattern)
     return repr(pattern)
-
-
-def _tail(text: Any, lines: int = 50) -> str:
-    if not isinstance(text, str):
-        return ""
-    return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])

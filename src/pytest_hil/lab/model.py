@@ -37,7 +37,7 @@ class ShellSpec:
     username: str | None = None
     password: str | None = None
     prompt: str = r"[#$] "
-    login_prompt: str = r"login: "
+    login_prompt: str = r"(?<![Ll]ast )login: "  # not the "Last login: ..." line after a login
     password_prompt: str = r"[Pp]assword: ?"
     boot_timeout: float = 120.0
     command_timeout: float = 30.0

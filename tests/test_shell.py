@@ -1,0 +1,197 @@
+"""The shell on the simulated board: login, markers, exit codes, hostile output, timeouts, recovery."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.board import Board
+from pytest_hil.console.log import BoardLogs
+from pytest_hil.console.shell import (
+    CommandFailed,
+    CommandTimeout,
+    ConsoleShell,
+    LoginRefused,
+    ShellUnreachable,
+    clean_output,
+    console_shell,
+)
+from pytest_hil.lab import load_lab
+
+LAB = """
+version: 1
+boards:
+  sim-s:
+    resources:
+      power: {driver: sim-power, password: s3cret, boot_time: 0.2, kernel_messages: KMSG}
+      console: {driver: sim-console, timeout: 5}
+    shell: {username: root, password: PASSWORD, prompt: 'root@sim-s:\\S*# ', boot_timeout: 3, command_timeout: 10}
+"""
+
+MakeShell = Callable[..., tuple[Board, ConsoleShell]]
+
+
+@pytest.fixture
+def make_shell(write_lab: Callable[..., Path], tmp_path: Path) -> Iterator[MakeShell]:
+    boards: list[Board] = []
+
+    def make(password: str = "s3cret", kernel_messages: float = 0.0, **replace: str) -> tuple[Board, ConsoleShell]:
+        text = LAB.replace("PASSWORD", password).replace("KMSG", str(kernel_messages))
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        lab = load_lab(write_lab(text))
+        board = Board(lab.boards["sim-s"], lab.path.parent, BoardLogs("sim-s", tmp_path / "logs", lab.secrets))
+        boards.append(board)
+        return board, console_shell(board)
+
+    yield make
+    for board in boards:
+        board.close()
+
+
+@pytest.fixture
+def shell(make_shell: MakeShell) -> ConsoleShell:
+    _, shell = make_shell()
+    shell.connect()
+    return shell
+
+
+def test_connect_powers_on_and_logs_in(make_shell: MakeShell) -> None:
+    board, shell = make_shell()
+    shell.connect()
+    assert board.power.state() is True  # type: ignore[attr-defined]
+    assert shell.run("id -un").stdout == "root\n"
+
+
+def test_connect_reuses_a_prompt_that_is_there(shell: ConsoleShell) -> None:
+    started = time.monotonic()
+    shell.connect()
+    assert time.monotonic() - started < 1.0
+    assert "login:" not in shell.console.before
+
+
+def test_output_has_no_echo_no_prompt_and_unix_line_ends(shell: ConsoleShell) -> None:
+    result = shell.run("echo hello; echo world")
+    assert result.stdout == "hello\nworld\n"
+    assert result.exit_code == 0
+    assert result.command == "echo hello; echo world"
+    assert 0 < result.duration < 5
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [("true", 0), ("false", 1), ("no-such-command-here", 127), ("exit_with() { return 42; }; exit_with", 42)],
+)
+def test_exit_codes_are_the_commands(shell: ConsoleShell, command: str, code: int) -> None:
+    assert shell.run(command).exit_code == code
+
+
+def test_state_persists_between_runs(shell: ConsoleShell) -> None:
+    shell.run_check("mkdir -p deep/er && cd deep/er && export COLOUR=teal")
+    assert shell.run('basename "$PWD"; echo "$COLOUR"').stdout == "er\nteal\n"
+
+
+def test_prompt_like_output_and_partial_lines_parse(shell: ConsoleShell) -> None:
+    assert shell.run("echo 'root@sim-s:~# '; printf 'no newline'").stdout == "root@sim-s:~# \nno newline"
+    assert shell.run("printf 'HILdeadbeefE 3\\n'").stdout == "HILdeadbeefE 3\n"
+
+
+def test_escape_sequences_are_removed(shell: ConsoleShell) -> None:
+    result = shell.run(r"printf '\033[1;31mred\033[0m \033[?2004hpaste\033[?2004l \033]0;title\007done\n'")
+    assert result.stdout == "red paste done\n"
+
+
+def test_quotes_comments_and_background_jobs_survive(shell: ConsoleShell) -> None:
+    assert shell.run("echo \"it's\" 'quoted' # and a comment").stdout == "it's quoted\n"
+    assert shell.run("sleep 0.1 &").exit_code == 0
+    assert shell.run("printf 'a\\nb\\n' |\nwc -l").stdout.strip() == "2"
+
+
+def test_binary_junk_parses_and_the_next_command_works(shell: ConsoleShell) -> None:
+    result = shell.run("head -c 4096 /dev/urandom; echo")
+    assert result.exit_code == 0
+    assert shell.run("echo after").stdout == "after\n"
+
+
+def test_a_megabyte_of_output(shell: ConsoleShell) -> None:
+    result = shell.run("seq 1 170000", timeout=60)
+    lines = result.stdout.splitlines()
+    assert len(result.stdout) > 1_000_000
+    assert lines[0] == "1" and lines[-1] == "170000" and len(lines) == 170000
+
+
+def test_kernel_messages_do_not_corrupt_exit_codes(make_shell: MakeShell) -> None:
+    board, shell = make_shell(kernel_messages=0.003)
+    shell.connect()
+    for code in range(40):
+        result = shell.run(f"echo line-{code}; (exit {code})")
+        assert result.exit_code == code
+        assert f"line-{code}" in result.stdout
+    assert "heartbeat" in board.logs.logs["console"].session.path.read_text()  # type: ignore[union-attr]
+
+
+def test_a_command_that_outlives_its_timeout_is_interrupted(shell: ConsoleShell) -> None:
+    started = time.monotonic()
+    with pytest.raises(
+        CommandTimeout,
+        match=r"'echo begun; sleep 30' did not finish within 1 s and was interrupted; output so far:\nbegun",
+    ):
+        shell.run("echo begun; sleep 30", timeout=1)
+    assert time.monotonic() - started < 5
+    assert shell.run("echo next").stdout == "next\n"
+
+
+def test_run_check_raises_with_command_status_and_output(shell: ConsoleShell) -> None:
+    with pytest.raises(CommandFailed) as failed:
+        shell.run_check("echo oops; exit_2() { return 2; }; exit_2")
+    assert failed.value.exit_code == 2
+    assert failed.value.stdout == "oops\n"
+    assert failed.value.command == "echo oops; exit_2() { return 2; }; exit_2"
+    assert "exited with 2; output:\noops" in str(failed.value)
+
+
+def test_a_wrong_password_is_refused_at_once(make_shell: MakeShell) -> None:
+    _, shell = make_shell(password="wrong")
+    started = time.monotonic()
+    with pytest.raises(LoginRefused, match=r"board sim-s, resource console \(shell\): login as root refused"):
+        shell.connect()
+    assert time.monotonic() - started < 2.5
+
+
+def test_no_prompt_power_cycles_once_then_gives_up_with_the_console_lines(make_shell: MakeShell) -> None:
+    _, shell = make_shell(**{"boot_time: 0.2": "boot_time: 60", "boot_timeout: 3": "boot_timeout: 1"})
+    started = time.monotonic()
+    with pytest.raises(ShellUnreachable) as unreachable:
+        shell.connect()
+    assert time.monotonic() - started < 5
+    message = str(unreachable.value)
+    assert "no login or shell prompt within 1 s (also after a power cycle)" in message
+    assert "[hil] no shell within 1 s: power cycle" in message
+    assert message.endswith("[hil] power on (sim-power sim-s)\n\n")  # the last console lines: silence
+
+
+def test_a_prompt_that_never_matches_says_so(make_shell: MakeShell) -> None:
+    _, shell = make_shell(**{"prompt: 'root@sim-s:\\S*# '": "prompt: 'never-shown> '"})
+    with pytest.raises(
+        ShellUnreachable,
+        match=r"logged in as root, but no shell prompt matching shell.prompt 'never-shown> ' came within",
+    ):
+        shell.connect()
+
+
+def test_the_password_is_masked_in_logs(make_shell: MakeShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIM_PW", "tr0ub4dor")
+    board, shell = make_shell(password='"${SIM_PW}"', **{"password: s3cret,": 'password: "${SIM_PW}",'})
+    shell.connect()
+    assert shell.run("echo my password is tr0ub4dor").stdout == "my password is tr0ub4dor\n"
+    board.close()
+    log = (board.logs.log_dir / "session" / "sim-s.console.log").read_text()  # type: ignore[operator]
+    assert "tr0ub4dor" not in log
+    assert "my password is ***" in log
+
+
+def test_clean_output_normalises_line_ends() -> None:
+    assert clean_output("a\r\nb\r\r\nc\n") == "a\nb\nc\n"
