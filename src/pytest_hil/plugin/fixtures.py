@@ -119,7 +119,7 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
         shell.connect()
         return shell
     except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
-        session.mark_broken(_hil_board, str(error).split("\n", 1)[0])
+        session.mark_broken(_hil_board, str(error).split("\n", 1)[0].removesuffix("; last console lines:"))
         failure = str(error)
     except HilError as error:
         failure = str(error)
