@@ -41,5 +41,9 @@ class DriverError(HilError):
     """A driver could not do what it was asked; the message names board and resource."""
 
 
+class DriverUnavailable(HilError):
+    """A driver cannot run on this machine (its program or library is missing); tests needing it skip."""
+
+
 class DriverLoadError(HilError):
     """A driver package registered through the entry points could not be loaded."""

@@ -12,7 +12,7 @@ import pytest
 from pytest_hil.board import Board
 from pytest_hil.console.shell import LoginRefused, ShellUnreachable
 from pytest_hil.console.stream import ConsoleClosed
-from pytest_hil.errors import HilError
+from pytest_hil.errors import DriverUnavailable, HilError
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
@@ -116,6 +116,9 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
     session = hil_session(request.config)
     try:
         shell = session.shell_for(_hil_board)
+    except DriverUnavailable as error:
+        pytest.skip(str(error))
+    try:
         shell.connect()
         return shell
     except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
@@ -141,9 +144,11 @@ def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:
     def fixture(_hil_board: Board) -> Driver:
         try:
             return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
+        except DriverUnavailable as error:  # not installed here: not the test's fault
+            unavailable = str(error)
         except HilError as error:  # a driver that cannot start: its message says which and why
-            failure = str(error)
-        pytest.fail(failure, pytrace=False)
+            pytest.fail(str(error), pytrace=False)
+        pytest.skip(unavailable)
 
     fixture.__doc__ = f"The board's {name} resource" + (f" or its one {name} driver." if by_interface else ".")
     setattr(fixture, FIXTURE_FLAG, "resource")

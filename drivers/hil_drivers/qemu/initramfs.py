@@ -1,0 +1,81 @@
+"""A tiny Linux userland for the QEMU board: busybox, init, getty on the serial console, a root login.
+
+`build_initramfs()` needs only a static busybox (Debian: busybox-static); it is what the test fixtures
+and the example QEMU lab boot with a distribution kernel.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+INITTAB = """\
+::sysinit:/etc/init.d/rcS
+{console}::respawn:/bin/getty -L 115200 {console} vt100
+::ctrlaltdel:/bin/reboot
+::shutdown:/bin/umount -a -r
+"""
+RCS = """\
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /tmp /root && mount -t devpts devpts /dev/pts
+hostname {hostname}
+for module in /lib/modules/*.ko; do [ -e "$module" ] && insmod "$module"; done
+"""
+PROFILE = "export PS1='root@{hostname}:\\w# '\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\ncd /root\n"
+
+
+def find_busybox() -> str | None:
+    """A statically linked busybox on this machine, if any."""
+    for candidate in (shutil.which("busybox"), "/bin/busybox", "/usr/bin/busybox"):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def build_initramfs(
+    dest: Path, password: str | None = None, hostname: str = "hil-qemu", console: str = "ttyS0", busybox: str | None = None
+) -> Path:
+    """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password)."""
+    busybox = busybox or find_busybox()
+    if busybox is None:
+        raise FileNotFoundError("no busybox found: install Debian's busybox-static")
+    root = dest.with_suffix(".root")
+    shutil.rmtree(root, ignore_errors=True)
+    for folder in ("bin", "sbin", "etc/init.d", "proc", "sys", "dev", "tmp", "root", "lib/modules", "usr/bin", "usr/sbin"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(busybox, root / "bin" / "busybox")
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    for applet in applets:
+        link = root / "bin" / applet
+        if not link.exists():
+            link.symlink_to("busybox")
+    (root / "init").symlink_to("bin/busybox")
+    (root / "etc" / "inittab").write_text(INITTAB.format(console=console))
+    rcs = root / "etc" / "init.d" / "rcS"
+    rcs.write_text(RCS.format(hostname=hostname))
+    rcs.chmod(0o755)
+    (root / "etc" / "profile").write_text(PROFILE.format(hostname=hostname))
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
+    hashed = "" if password is None else _crypt(busybox, password)
+    shadow = root / "etc" / "shadow"
+    shadow.write_text(f"root:{hashed}:19000:0:99999:7:::\n")
+    shadow.chmod(0o600)
+    listing = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        [busybox, "cpio", "-o", "-H", "newc", "-R", "0:0"], cwd=root, input=listing, capture_output=True, check=True
+    ).stdout
+    dest.write_bytes(gzip.compress(archive, compresslevel=6))
+    shutil.rmtree(root)
+    return dest
+
+
+def _crypt(busybox: str, password: str) -> str:
+    result = subprocess.run([busybox, "mkpasswd", "-m", "sha512", password], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
