@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -49,3 +51,65 @@ def write_lab(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+REPO = Path(__file__).parent.parent
+
+
+def find_test_kernel() -> Path | None:
+    """A distribution kernel for the QEMU board: $HIL_TEST_KERNEL, or the one .ci/qemu-board-deps unpacked."""
+    if os.environ.get("HIL_TEST_KERNEL"):
+        return Path(os.environ["HIL_TEST_KERNEL"])
+    found = sorted((REPO / ".ci" / "cache" / "kernel" / "boot").glob("vmlinuz-*"))
+    return found[-1] if found else None
+
+
+@pytest.fixture(scope="session")
+def qemu_kernel() -> Path:
+    """The kernel the QEMU board boots; skips (fails on CI, which installs it) when the stand-in is missing."""
+    from hil_drivers.qemu.initramfs import find_busybox
+
+    kernel = find_test_kernel()
+    missing = [
+        what
+        for what, present in (
+            ("a kernel (.ci/qemu-board-deps or HIL_TEST_KERNEL)", kernel is not None and kernel.is_file()),
+            ("qemu-system-x86_64 (apt-get install qemu-system-x86)", shutil.which("qemu-system-x86_64") is not None),
+            ("busybox (apt-get install busybox-static)", find_busybox() is not None),
+        )
+        if not present
+    ]
+    if missing:
+        reason = "the QEMU board needs " + ", ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI installs them: a skip there would hide a broken install step
+        pytest.skip(reason)
+    assert kernel is not None
+    return kernel
+
+
+QEMU_PASSWORD = "qemu-root-pw"
+
+
+@pytest.fixture(scope="session")
+def qemu_initramfs(tmp_path_factory: pytest.TempPathFactory, qemu_kernel: Path) -> Path:
+    """A busybox initramfs: init, getty on ttyS0, root with QEMU_PASSWORD."""
+    from hil_drivers.qemu.initramfs import build_initramfs
+
+    return build_initramfs(tmp_path_factory.mktemp("qemu") / "initramfs.cpio.gz", password=QEMU_PASSWORD)
+
+
+def qemu_lab_text(kernel: Path, initrd: Path, name: str = "qemu-01", extra: str = "") -> str:
+    return dedent(
+        f"""
+        version: 1
+        boards:
+          {name}:
+            labels: {{family: qemu-x86, arch: x86_64}}
+            resources:
+              vm: {{driver: qemu, arch: x86_64, kernel: "{kernel}", initrd: "{initrd}",
+                   append: "console=ttyS0 panic=-1 quiet", memory: 256M{extra}}}
+            shell: {{console: vm, username: root, password: "${{QEMU_ROOT_PASSWORD:-{QEMU_PASSWORD}}}",
+                    prompt: 'root@hil-qemu:\\S*# ', boot_timeout: 60}}
+        """
+    )

@@ -169,4 +169,4 @@ def test_a_board_without_a_shell_console_cannot_serve_shell_tests(pytester: pyte
     pytester.makepyfile("def test_x(shell):\n    pass\n")
     result = pytester.runpytest("--hil-lab=lab.yaml", "-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*needs resource shell: no board has it (p: no shell console ('console'))"])
+    result.stdout.fnmatch_lines(["*needs resource shell: no board has it (p: no console for a shell)"])

@@ -39,7 +39,11 @@ def find_busybox() -> str | None:
 
 
 def build_initramfs(
-    dest: Path, password: str | None = None, hostname: str = "hil-qemu", console: str = "ttyS0", busybox: str | None = None
+    dest: Path,
+    password: str | None = None,
+    hostname: str = "hil-qemu",
+    console: str = "ttyS0",
+    busybox: str | None = None,
 ) -> Path:
     """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password)."""
     busybox = busybox or find_busybox()
@@ -47,7 +51,19 @@ def build_initramfs(
         raise FileNotFoundError("no busybox found: install Debian's busybox-static")
     root = dest.with_suffix(".root")
     shutil.rmtree(root, ignore_errors=True)
-    for folder in ("bin", "sbin", "etc/init.d", "proc", "sys", "dev", "tmp", "root", "lib/modules", "usr/bin", "usr/sbin"):
+    for folder in (
+        "bin",
+        "sbin",
+        "etc/init.d",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "root",
+        "lib/modules",
+        "usr/bin",
+        "usr/sbin",
+    ):
         (root / folder).mkdir(parents=True, exist_ok=True)
     shutil.copy2(busybox, root / "bin" / "busybox")
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()

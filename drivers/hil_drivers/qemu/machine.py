@@ -154,7 +154,9 @@ class Qemu(StreamConsole, Power):
             if process is None or process.poll() is not None:
                 raise DriverError(f"{self.context}: QEMU exited at start: {self._stderr()}")
             if time.monotonic() > deadline:
-                raise DriverError(f"{self.context}: QEMU did not open {path.name} within {self.options.start_timeout} s")
+                raise DriverError(
+                    f"{self.context}: QEMU did not open {path.name} within {self.options.start_timeout} s"
+                )
             time.sleep(0.01)
         return path
 

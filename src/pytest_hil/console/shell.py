@@ -223,11 +223,14 @@ def _tail(text: str, lines: int = 50) -> str:
 
 def console_shell(board: Board) -> ConsoleShell:
     """A board's shell from its `shell:` settings: its console, and its power switch for recovery."""
-    spec = board.shell_spec or ShellSpec()
-    console = board.resource(spec.console)
+    name = board.spec.shell_console()
+    if name is None:
+        raise HilError(f"board {board.name} has no console for a shell: set shell.console in the lab file")
+    spec = board.shell_spec or ShellSpec(console=name)
+    console = board.resource(name)
     if not isinstance(console, StreamConsole):
-        raise HilError(f"board {board.name}: shell.console {spec.console!r} is not a stream console")
+        raise HilError(f"board {board.name}: shell.console {name!r} is not a stream console")
     found = board.spec.resource_for("power")
     power = board.resource(found.name) if isinstance(found, ResourceSpec) else None
-    context = dataclasses.replace(console.context, resource=f"{spec.console} (shell)")
+    context = dataclasses.replace(console.context, resource=f"{name} (shell)")
     return ConsoleShell(console, spec, power if isinstance(power, Power) else None, context)

@@ -66,6 +66,13 @@ class BoardSpec:
             return offering[0]
         return offering or None
 
+    def shell_console(self) -> str | None:
+        """The resource the shell runs on: `shell.console`, else the board's one console."""
+        if self.shell is not None:
+            return self.shell.console
+        found = self.resource_for("console")
+        return found.name if isinstance(found, ResourceSpec) else None
+
 
 @dataclass(frozen=True)
 class LeaseSettings:

@@ -116,17 +116,18 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
     session = hil_session(request.config)
     try:
         shell = session.shell_for(_hil_board)
-    except DriverUnavailable as error:
-        pytest.skip(str(error))
-    try:
         shell.connect()
         return shell
+    except DriverUnavailable as error:
+        skip, reason = True, str(error)
     except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
         session.mark_broken(_hil_board, str(error).split("\n", 1)[0].removesuffix("; last console lines:"))
-        failure = str(error)
+        skip, reason = False, str(error)
     except HilError as error:
-        failure = str(error)
-    pytest.fail(failure, pytrace=False)
+        skip, reason = False, str(error)
+    if skip:
+        pytest.skip(reason)
+    pytest.fail(reason, pytrace=False)
 
 
 setattr(_shell, FIXTURE_FLAG, "resource")
@@ -145,10 +146,13 @@ def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:
         try:
             return _hil_board.interface(name) if by_interface else _hil_board.resource(name)
         except DriverUnavailable as error:  # not installed here: not the test's fault
-            unavailable = str(error)
+            skip, reason = True, str(error)
         except HilError as error:  # a driver that cannot start: its message says which and why
-            pytest.fail(str(error), pytrace=False)
-        pytest.skip(unavailable)
+            skip, reason = False, str(error)
+        # outside the except blocks, so the report shows one line, not a chain of tracebacks
+        if skip:
+            pytest.skip(reason)
+        pytest.fail(reason, pytrace=False)
 
     fixture.__doc__ = f"The board's {name} resource" + (f" or its one {name} driver." if by_interface else ".")
     setattr(fixture, FIXTURE_FLAG, "resource")

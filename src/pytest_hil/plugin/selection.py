@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.lab.model import BoardSpec, ShellSpec
+from pytest_hil.lab.model import BoardSpec
 from pytest_hil.plugin.needs import MARKER, MarkerError, Needs, needs_of
 from pytest_hil.plugin.session import HilSession, hil_session
 
@@ -110,9 +110,8 @@ def why_not(spec: BoardSpec, needs: Needs) -> str | None:
     missing = []
     for name in needs.resources:
         if name == "shell":
-            console = (spec.shell or ShellSpec()).console
-            if console not in spec.resources:
-                missing.append(f"no shell console ({console!r})")
+            if spec.shell_console() is None:
+                missing.append("no console for a shell")
             continue
         found = spec.resource_for(name)
         if not found:
