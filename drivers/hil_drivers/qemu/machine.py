@@ -127,7 +127,8 @@ class Qemu(StreamConsole, Power):
     def command(self) -> list[str]:
         """The QEMU command line (sockets in this power-on's folder)."""
         options = self.options
-        assert self.binary is not None and self.folder is not None
+        assert self.binary is not None
+        assert self.folder is not None
         args = [self.binary, "-accel", options.accel, "-m", options.memory, "-display", "none", "-S"]
         if options.machine:
             args += ["-M", options.machine]
