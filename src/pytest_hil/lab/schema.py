@@ -1,7 +1,8 @@
 """Typed option schemas: a driver's `Options` dataclass checks and converts a resource's options.
 
 Supported field types: str, int, float, bool, pathlib.Path (relative to the lab file, `~` expanded),
-Literal[...], list[T], dict[str, T] and `T | None`. A field's `metadata={"help": ...}` documents it.
+Literal[...], list[T], dict[str, T] and `T | None`. A field's `metadata={"help": ...}` documents it;
+a `__post_init__` raising `ValueError("option: what is wrong")` adds checks of its own.
 """
 
 from __future__ import annotations
@@ -79,7 +80,17 @@ def build_options(
         if name not in raw and item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
             report(path, f"missing required {what} '{name}' ({type_name(hints[name])})")
             ok = False
-    return options_type(**values) if ok else None
+    if not ok:
+        return None
+    try:
+        return options_type(**values)
+    except ValueError as error:  # the schema's own checks (__post_init__): "option: what is wrong"
+        key, _, message = str(error).partition(": ")
+        if key in fields and message:
+            report((*path, key), message)
+        else:
+            report(path, str(error))
+        return None
 
 
 class _Mismatch(ValueError):
@@ -102,7 +113,8 @@ def convert(hint: Any, value: Any, base: Path) -> Any:
                 continue
         raise _Mismatch(f"expected {type_name(hint)}, got {_describe(value)}")
     if origin is Literal:
-        if value in args:
+        same_kind = not isinstance(value, bool) or any(isinstance(arg, bool) for arg in args)
+        if same_kind and value in args:
             return value
         raise _Mismatch(f"expected one of {', '.join(repr(a) for a in args)}, got {_describe(value)}")
     if origin is list:
