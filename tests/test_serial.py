@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import termios
@@ -60,10 +61,8 @@ def adapter(tmp_path: Path) -> Iterator[FakeAdapter]:
     os.set_blocking(adapter.master, False)
     yield adapter
     for fd in (adapter.master, adapter.slave):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 MakeBoard = Callable[..., Board]
@@ -183,18 +182,19 @@ def test_socket_url_talks_to_a_tcp_server(make_board: MakeBoard) -> None:
     def serve() -> None:
         connection, _ = server.accept()
         with connection:
-            connection.sendall(b"hello over tcp\r\n")
             received.append(connection.recv(100))
+            connection.sendall(b"hello over tcp\r\n")  # after the client spoke: pyserial flushes input at open
+            time.sleep(0.5)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     port = server.getsockname()[1]
     console = console_of(make_board(f"port: 'socket://127.0.0.1:{port}'"))
+    console.sendline("hello?")
     console.expect("hello over tcp")
-    console.sendline("reply")
     thread.join(timeout=5)
     server.close()
-    assert received == [b"reply\n"]
+    assert received == [b"hello?\n"]
 
 
 def test_loop_url_echoes_what_was_sent(make_board: MakeBoard) -> None:

@@ -6,6 +6,7 @@ reopened for up to `reconnect_timeout` seconds before the console gives up, nami
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ class SerialOptions:
     baudrate: int = field(default=115200, metadata={"help": "bits per second"})
     bytesize: Literal[5, 6, 7, 8] = field(default=8, metadata={"help": "data bits"})
     parity: Literal["none", "even", "odd", "mark", "space"] = field(default="none", metadata={"help": "parity"})
-    stopbits: Literal[1, 1.5, 2] = field(default=1, metadata={"help": "stop bits"})
+    stopbits: float = field(default=1, metadata={"help": "stop bits: 1, 1.5 or 2"})
     flow: Literal["none", "rtscts", "dsrdtr", "xonxoff"] = field(default="none", metadata={"help": "flow control"})
     exclusive: bool = field(default=True, metadata={"help": "refuse a port another process has open"})
     reconnect_timeout: float = field(default=10.0, metadata={"help": "seconds to wait for a vanished port"})
@@ -36,6 +37,8 @@ class SerialOptions:
     def __post_init__(self) -> None:
         if self.baudrate <= 0:
             raise ValueError(f"baudrate: {self.baudrate} is not a positive number of bits per second")
+        if self.stopbits not in (1, 1.5, 2):
+            raise ValueError(f"stopbits: {self.stopbits:g} is not 1, 1.5 or 2")
         if self.reconnect_timeout < 0:
             raise ValueError("reconnect_timeout: must be 0 or more seconds")
 
@@ -64,10 +67,8 @@ class SerialStream(ByteStream):
             raise StreamLost(str(error) or type(error).__name__) from None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a vanished device may refuse even this; it is gone anyway
             self.port.close()
-        except Exception:  # a vanished device may refuse even this; it is gone either way
-            pass
 
 
 class Serial(StreamConsole):
