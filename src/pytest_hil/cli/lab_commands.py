@@ -23,7 +23,7 @@ def add_parsers(verbs: Any) -> None:
 
 
 def lab_path(args: argparse.Namespace) -> str:
-    path = args.lab_file or args.lab or os.environ.get("HIL_LAB")
+    path = getattr(args, "lab_file", None) or args.lab or os.environ.get("HIL_LAB")
     if not path:
         print("hil: no lab file: give LAB, --lab or set HIL_LAB", file=sys.stderr)
         raise SystemExit(2)

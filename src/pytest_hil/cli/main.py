@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pytest_hil.cli import drivers_command, lab_commands
+from pytest_hil.cli import board_commands, drivers_command, lab_commands
 from pytest_hil.errors import HilError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     lab_commands.add_parsers(verbs)
     drivers_command.add_parser(verbs)
+    board_commands.add_parsers(verbs)
     return parser
 
 

@@ -1,0 +1,156 @@
+"""`hil console` and `hil run`: a board's console by hand, and one command through its shell."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import sys
+import termios
+import threading
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_hil.board import Board
+from pytest_hil.cli.lab_commands import lab_path, load_or_report
+from pytest_hil.console.log import BoardLogs
+from pytest_hil.console.shell import console_shell
+from pytest_hil.console.stream import StreamConsole
+from pytest_hil.errors import HilError
+
+#: Ctrl-] starts an escape: then `q` leaves, Ctrl-] sends a Ctrl-] to the board.
+ESCAPE = b"\x1d"
+#: `hil run`'s own failures (no shell, refused login), told apart from the command's statuses like ssh does.
+RUN_FAILED = 255
+
+
+def add_parsers(verbs: Any) -> None:
+    console = verbs.add_parser(
+        "console", help="interactive terminal on a board's console; Ctrl-] then q leaves (logged)"
+    )
+    console.add_argument("board")
+    console.add_argument("resource", nargs="?", help="console resource (default: the board's shell console)")
+    console.add_argument("--log-dir", default="hil-logs", help="where the session log goes (default: hil-logs)")
+    console.set_defaults(run=run_console)
+    run = verbs.add_parser("run", help="run a command through the board's shell; its exit code is hil's")
+    run.add_argument("board")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="after --: the command, joined with spaces")
+    run.add_argument("--timeout", type=float, default=None, help="seconds the command may take")
+    run.add_argument("--log-dir", default=None, help="also keep the console log here")
+    run.set_defaults(run=run_command)
+
+
+@contextlib.contextmanager
+def open_board(args: argparse.Namespace, log_dir: str | None) -> Iterator[Board | None]:
+    """The named board of the lab, with its console logs under `log_dir`; None after reporting why not."""
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        yield None
+        return
+    spec = lab.boards.get(args.board)
+    if spec is None:
+        print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
+        yield None
+        return
+    board = Board(spec, lab.path.parent, BoardLogs(spec.name, Path(log_dir) if log_dir else None, lab.secrets))
+    try:
+        yield board
+    finally:
+        board.close()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("hil run: give the command after --, e.g. hil run BOARD -- uname -a", file=sys.stderr)
+        return 2
+    with open_board(args, args.log_dir) as board:
+        if board is None:
+            return 1
+        try:
+            shell = console_shell(board)
+            shell.connect()
+            result = shell.run(" ".join(command), timeout=args.timeout)
+        except HilError as error:
+            print(f"hil: {error}", file=sys.stderr)
+            return RUN_FAILED
+        sys.stdout.write(result.stdout)
+        sys.stdout.flush()
+        return result.exit_code
+
+
+def run_console(args: argparse.Namespace) -> int:
+    with open_board(args, args.log_dir) as board:
+        if board is None:
+            return 1
+        name = args.resource or board.spec.shell_console()
+        if name is None or name not in board.spec.resources:
+            print(f"hil: board {board.name} has no console {name or ''!r}: name one", file=sys.stderr)
+            return 1
+        console = board.resource(name)
+        if not isinstance(console, StreamConsole):
+            print(f"hil: {board.name}.{name} is not a console", file=sys.stderr)
+            return 1
+        print(f"hil: console {board.name}.{name}; Ctrl-] then q leaves\r", file=sys.stderr)
+        return interact(console)
+
+
+def interact(console: StreamConsole, stdin: int = 0, stdout: int = 1) -> int:
+    """Copy keys to the board and its output to the terminal until Ctrl-] q."""
+    done = threading.Event()
+
+    def show() -> None:
+        while not done.is_set():
+            text = console.read_nonblocking(65536, timeout=0.1)
+            if text:
+                os.write(stdout, text.encode())
+
+    printer = threading.Thread(target=show, daemon=True)
+    printer.start()
+    with _raw(stdin):
+        escaped = False
+        while True:
+            ready, _, _ = select.select([stdin], [], [], 0.2)
+            if not ready:
+                continue
+            keys = os.read(stdin, 1024)
+            if not keys:
+                break
+            out = bytearray()
+            for key in keys:
+                byte = bytes([key])
+                if escaped:
+                    escaped = False
+                    if byte in (b"q", b"Q", b"."):
+                        done.set()
+                        break
+                    out += ESCAPE if byte == ESCAPE else ESCAPE + byte
+                elif byte == ESCAPE:
+                    escaped = True
+                else:
+                    out += byte
+            if out:
+                console.send(bytes(out))
+            if done.is_set():
+                break
+    done.set()
+    printer.join(timeout=1)
+    os.write(stdout, b"\r\n")
+    return 0
+
+
+@contextlib.contextmanager
+def _raw(fd: int) -> Iterator[None]:
+    """The terminal in raw mode (keys pass through as typed), restored afterwards."""
+    if not os.isatty(fd):
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)

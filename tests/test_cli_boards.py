@@ -1,0 +1,95 @@
+"""`hil run` through the simulated board's shell, and `hil console` on a pty driven like a terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tty
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import dedent
+
+HIL = [sys.executable, "-m", "pytest_hil.cli.main"]
+SIM_LAB = """
+version: 1
+boards:
+  sim-a:
+    resources:
+      power: {driver: sim-power, password: "${SIM_PW:-pw}", boot_time: 0.1}
+      console: {driver: sim-console, timeout: 5}
+    shell: {username: root, password: "${SIM_PW:-pw}", prompt: 'root@sim-a:\\S*# ', boot_timeout: 5}
+"""
+
+
+@pytest.fixture
+def sim_lab(tmp_path: Path) -> Path:
+    path = tmp_path / "lab.yaml"
+    path.write_text(dedent(SIM_LAB))
+    return path
+
+
+def hil(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HIL, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_run_prints_the_output_and_passes_the_exit_code_through(sim_lab: Path) -> None:
+    result = hil("--lab", str(sim_lab), "run", "sim-a", "--", "sh", "-c", "'echo from the board; exit 3'")
+    assert result.stdout == "from the board\n"
+    assert result.returncode == 3
+
+
+def test_run_joins_words_like_ssh(sim_lab: Path) -> None:
+    result = hil("--lab", str(sim_lab), "run", "sim-a", "--", "echo", "$((6*7))", "|", "tr", "4", "X")
+    assert (result.stdout, result.returncode) == ("X2\n", 0)
+
+
+def test_run_with_a_refused_login_fails_with_255_saying_why(sim_lab: Path) -> None:
+    result = subprocess.run([*HIL, "--lab", str(sim_lab), "run", "sim-a", "--", "true"], capture_output=True, text=True,
+                            env={**os.environ, "SIM_PW": "right"}, timeout=60)  # fmt: skip
+    assert result.returncode == 0
+    sim_lab.write_text(sim_lab.read_text().replace('password: "${SIM_PW:-pw}", prompt', "password: wrong, prompt"))
+    result = hil("--lab", str(sim_lab), "run", "sim-a", "--", "true")
+    assert result.returncode == 255
+    assert "login as root refused" in result.stderr
+
+
+def test_run_names_an_unknown_board(sim_lab: Path) -> None:
+    result = hil("--lab", str(sim_lab), "run", "sim-z", "--", "true")
+    assert result.returncode == 1
+    assert result.stderr == f"hil: no board 'sim-z' in {sim_lab} (boards: sim-a)\n"
+
+
+def test_console_is_an_interactive_terminal_left_with_ctrl_bracket_q(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(master)
+    (tmp_path / "lab.yaml").write_text(
+        f"version: 1\nboards:\n  dut:\n    resources:\n      console: {{driver: serial, port: {os.ttyname(slave)}}}\n"
+    )
+    terminal = pexpect.spawn(HIL[0], [*HIL[1:], "--lab", str(tmp_path / "lab.yaml"), "console", "dut", "--log-dir", str(tmp_path / "logs")],
+                             timeout=10, cwd=str(tmp_path))  # fmt: skip
+    try:
+        terminal.expect("Ctrl-] then q leaves")
+        time.sleep(0.3)
+        os.write(master, b"board says hello\r\n")
+        terminal.expect("board says hello")
+        terminal.send("typed keys\r")
+        received = b""
+        deadline = time.monotonic() + 5
+        while b"\r" not in received and time.monotonic() < deadline:
+            received += os.read(master, 100)
+        assert received == b"typed keys\r"
+        terminal.send("\x1d\x1d")  # Ctrl-] twice sends one Ctrl-]
+        assert os.read(master, 10) == b"\x1d"
+        terminal.send("\x1dq")
+        terminal.expect(pexpect.EOF)
+    finally:
+        terminal.close()
+        os.close(master)
+        os.close(slave)
+    assert terminal.exitstatus == 0
+    assert "board says hello" in (tmp_path / "logs" / "session" / "dut.console.log").read_text()
