@@ -14,11 +14,12 @@ def test_boots_to_a_login_prompt(power, console):
     assert "Linux version" in console.before
 
 
-def test_runs_commands_with_exit_codes(login):
-    login.sendline("echo $((6 * 7)); false; echo status=$?")
-    login.expect(r"status=(\d+)")
-    assert "42" in login.before
-    assert login.match.group(1) == "1"
+def test_runs_commands_with_exit_codes(shell):
+    """`shell` logs in with the lab file's `shell:` settings; output comes without echo or prompt."""
+    assert shell.run("echo $((6 * 7))").stdout == "42\n"
+    assert shell.run("false").exit_code == 1
+    shell.run_check("cd /tmp")  # raises, with the output, if the exit code is not 0
+    assert shell.run("pwd").stdout == "/tmp\n"  # the shell keeps its state between commands
 
 
 def test_power_off_silences_the_console(power, console):

@@ -28,3 +28,12 @@ def test_the_example_suite_passes_on_the_simulated_lab(pytester: pytest.Pytester
     assert boards["test_on_every_board[sim-b]"] == "sim-b"
     assert boards["test_power_management_log"] == "sim-b"
     assert boards["test_two_boards"] == "sim-a,sim-b"
+
+
+def test_the_qemu_example_boots_a_real_kernel(
+    pytester: pytest.Pytester, qemu_kernel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLES / "qemu", pytester.path / "qemu", ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setenv("HIL_QEMU_KERNEL", str(qemu_kernel))
+    result = pytester.runpytest_subprocess("--hil-lab", "qemu/lab.yaml", "qemu", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
