@@ -170,3 +170,51 @@ def test_a_board_without_a_shell_console_cannot_serve_shell_tests(pytester: pyte
     result = pytester.runpytest("--hil-lab=lab.yaml", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs resource shell: no board has it (p: no console for a shell)"])
+
+
+def test_a_pattern_that_never_comes_fails_with_pattern_timeout_and_lines_and_the_log_keeps_going(
+    pytester: pytest.Pytester, lab: Path
+) -> None:
+    lab.write_text(lab.read_text().replace("boot_time: 0.1}", "boot_time: 0.1, kernel_messages: 0.1}"))
+    pytester.makepyfile(
+        dedent(
+            """
+            import time
+
+            def test_hangs(power, console):
+                power.on()
+                console.expect("the answer is 42", timeout=1.5)
+            """
+        )
+    )
+    result = pytester.runpytest(f"--hil-lab={lab}", "--hil-log-dir=logs")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*board sim-a, resource console: 'the answer is 42' did not appear within 1.5 s; last console lines:",
+            "*hil-sim: heartbeat *",
+        ]
+    )
+    (log,) = (pytester.path / "logs").glob("*test_hangs/sim-a.console.log")
+    text = log.read_text()
+    assert "U-Boot" in text and "login:" in text
+    assert text.count("hil-sim: heartbeat") >= 5  # printed while the test waited in vain
+
+
+def test_read_until_quiet_returns_everything_until_the_board_falls_silent(pytester: pytest.Pytester, lab: Path) -> None:
+    pytester.makepyfile(
+        dedent(
+            """
+            def test_quiet(power, console):
+                power.on()
+                text = console.read_until_quiet(quiet=0.5, timeout=10)
+                assert text.startswith("U-Boot") and text.rstrip().endswith("login:")
+                assert console.read_until_quiet(quiet=0.2) == ""
+
+            def test_bounded_by_timeout(power, console):
+                power.cycle(off_time=0.1)
+                assert "login:" not in console.read_until_quiet(quiet=1, timeout=0.03)
+            """
+        )
+    )
+    pytester.runpytest(f"--hil-lab={lab}").assert_outcomes(passed=2)

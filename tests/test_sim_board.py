@@ -174,3 +174,13 @@ def test_closing_the_last_driver_unplugs_the_board(board: Board) -> None:
     assert home.is_dir()
     board.close()
     assert not home.exists()
+
+
+def test_read_output_is_not_matched_again(board: Board) -> None:
+    console = log_in(board)
+    console.sendline("echo one; echo two")
+    console.expect("one")
+    assert "two" in console.read_until_quiet(quiet=0.2)
+    console.sendline("echo three")
+    console.expect(["two", "three"])
+    assert console.match is not None and console.match.group(0) == "three"

@@ -103,7 +103,12 @@ class ConsoleShell(Shell):
 
     def _reach(self, within: float) -> bool:
         deadline = time.monotonic() + within
-        self.console.read_until_quiet(quiet=0.05, timeout=0.5)  # what was printed before now is stale
+        stale = self._drain()[-4096:]
+        prompts = list(self.login_prompt.finditer(stale))
+        if prompts and not stale[prompts[-1].end() :].strip():
+            self._log_in(deadline)  # sitting at a login prompt: answer it, no nudge needed
+            self.echo_off = False
+            return True
         self.console.sendline("")
         poked = True
         patterns: list[Pattern] = [self.prompt, self.login_prompt, self.password_prompt, "Login incorrect"]
@@ -126,6 +131,13 @@ class ConsoleShell(Shell):
                 self.console.sendline("")
             poked = False
         return False
+
+    def _drain(self) -> str:
+        """What the board printed that nobody read yet: stale for prompts, telling for a login prompt."""
+        text = ""
+        while chunk := self.console.read_nonblocking(65536, timeout=0):
+            text += chunk
+        return text
 
     def _prompted_again(self) -> bool:
         """After a nudge, did the login prompt come once more (the nudge read as an empty name)?"""
@@ -178,7 +190,7 @@ class ConsoleShell(Shell):
         try:
             self.console.expect(f"{tag}S\r?\n", timeout=timeout)
             remaining = max(timeout - (time.monotonic() - started), 0.001)
-            self.console.expect(f"{tag}E (\\d+)\r?\n", timeout=remaining, searchwindowsize=4096)
+            self.console.expect(f"{tag}E (\\d+)\r?\n", timeout=remaining, searchwindowsize=256)
         except ConsoleTimeout:
             partial = self.console.before
             self._interrupt()

@@ -151,10 +151,9 @@ class StreamConsole(Console):
 
     def read_nonblocking(self, size: int = 65536, timeout: float = 0) -> str:
         """What arrived (or arrives within `timeout` seconds) and no `expect` consumed; '' if nothing."""
-        pending = self.stream.buffer
+        pending = self._take_unmatched()
         if pending:
-            self.stream.buffer = ""
-            return str(pending)
+            return pending
         try:
             return str(self.stream.read_nonblocking(size, timeout))
         except (pexpect.TIMEOUT, pexpect.EOF):
@@ -162,8 +161,7 @@ class StreamConsole(Console):
 
     def read_until_quiet(self, quiet: float = 0.5, timeout: float | None = None) -> str:
         deadline = None if timeout is None else time.monotonic() + timeout
-        text = str(self.stream.buffer)
-        self.stream.buffer = ""
+        text = self._take_unmatched()
         while True:
             wait = quiet if deadline is None else min(quiet, deadline - time.monotonic())
             if wait <= 0:
@@ -174,6 +172,15 @@ class StreamConsole(Console):
                 break
         self.stream.before = text
         return text
+
+    def _take_unmatched(self) -> str:
+        """Take what `expect` read but no match consumed, so that no later `expect` sees it again."""
+        pending = str(self.stream.buffer)
+        self.stream.buffer = ""
+        # pexpect keeps a second copy for its next search (4.9: `_before`); it goes with the first
+        if hasattr(self.stream, "_before"):
+            self.stream._before = self.stream.buffer_type()
+        return pending
 
     @property
     def before(self) -> str:
