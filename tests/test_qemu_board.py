@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,8 +122,14 @@ def test_a_missing_qemu_binary_names_it_and_its_package(tmp_path: Path) -> None:
         Board(lab.boards["r"], tmp_path).resource("vm")
 
 
-def test_boot_time_is_seconds_not_minutes(qemu_kernel: Path, qemu_initramfs: Path, tmp_path: Path) -> None:
-    (tmp_path / "lab.yaml").write_text(qemu_lab_text(qemu_kernel, qemu_initramfs, name="qemu-02"))
+def test_a_second_board_boots_in_seconds_with_a_published_port(
+    qemu_kernel: Path, qemu_initramfs: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    extra = f", hostfwd: ['tcp:127.0.0.1:{free_port}-:22']"
+    (tmp_path / "lab.yaml").write_text(qemu_lab_text(qemu_kernel, qemu_initramfs, name="qemu-02", extra=extra))
     lab = load_lab(tmp_path / "lab.yaml")
     board = Board(lab.boards["qemu-02"], tmp_path)
     try:
@@ -131,6 +138,11 @@ def test_boot_time_is_seconds_not_minutes(qemu_kernel: Path, qemu_initramfs: Pat
         shell.connect()
         assert time.monotonic() - started < 30
         assert shell.run("hostname").stdout == "hil-qemu\n"
+        vm = board.vm
+        assert isinstance(vm, Qemu)
+        assert vm.forwards == {22: ("127.0.0.1", free_port)}
+        with socket.create_connection(vm.forwards[22], timeout=5):
+            pass  # QEMU listens for the guest's port 22 on the host
     finally:
         board.close()
 

@@ -109,6 +109,17 @@ class Qemu(StreamConsole, Power):
     def state(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def forwards(self) -> dict[int, tuple[str, int]]:
+        """Guest port -> (host address, host port) of the `hostfwd` rules: where to reach the guest's
+        services (its sshd on 22, say) from this machine."""
+        published = {}
+        for rule in self.options.hostfwd:
+            host, _, guest = rule.partition("-")
+            _, address, host_port = (host.split(":") + ["", ""])[:3]
+            published[int(guest.rsplit(":", 1)[-1])] = (address or "127.0.0.1", int(host_port))
+        return published
+
     def reset(self) -> None:
         """Hard reset (QMP system_reset): the board boots again with power kept on."""
         if self.qmp is None or not self.state():
