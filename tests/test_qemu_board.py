@@ -13,7 +13,7 @@ from hil_drivers.qemu.machine import Qemu
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import CommandTimeout, ConsoleShell, console_shell
-from pytest_hil.errors import DriverError, DriverUnavailable
+from pytest_hil.errors import DriverError, DriverUnavailable, LabError
 from pytest_hil.lab import load_lab
 from tests.conftest import QEMU_PASSWORD, qemu_lab_text
 
@@ -178,3 +178,13 @@ def test_a_missing_qemu_binary_skips_with_the_package_to_install(pytester: pytes
         ]
         * 2
     )
+
+
+def test_a_malformed_port_forward_is_a_lab_error(tmp_path: Path) -> None:
+    (tmp_path / "lab.yaml").write_text(
+        "version: 1\nboards:\n  q:\n    resources:\n      vm: {driver: qemu, hostfwd: ['2222:22']}\n"
+    )
+    with pytest.raises(
+        LabError, match=r"lab.yaml:5: boards.q.resources.vm.hostfwd: '2222:22' is not like tcp:127.0.0.1:2222-:22"
+    ):
+        load_lab(tmp_path / "lab.yaml")

@@ -8,6 +8,7 @@ data arrives: QEMU stalls the guest when the serial socket's buffer fills.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,10 @@ PACKAGES = {
 }
 
 
+#: A user-network port forward: protocol:[host address]:host port-[guest address]:guest port.
+HOSTFWD = re.compile(r"^(tcp|udp):(?P<address>[^:]*):(?P<host_port>\d+)-[^:]*:(?P<guest_port>\d+)$")
+
+
 @dataclass(frozen=True)
 class QemuOptions:
     arch: str = field(default="x86_64", metadata={"help": "qemu-system-<arch> to run"})
@@ -50,6 +55,11 @@ class QemuOptions:
     binary: str | None = field(default=None, metadata={"help": "QEMU executable (default: qemu-system-<arch>)"})
     timeout: float = field(default=30.0, metadata={"help": "default console expect timeout in seconds"})
     start_timeout: float = field(default=10.0, metadata={"help": "seconds QEMU may take to open its sockets"})
+
+    def __post_init__(self) -> None:
+        for rule in self.hostfwd:
+            if not HOSTFWD.match(rule):
+                raise ValueError(f"hostfwd: {rule!r} is not like tcp:127.0.0.1:2222-:22")
 
 
 class Qemu(StreamConsole, Power):
@@ -115,9 +125,9 @@ class Qemu(StreamConsole, Power):
         services (its sshd on 22, say) from this machine."""
         published = {}
         for rule in self.options.hostfwd:
-            host, _, guest = rule.partition("-")
-            _, address, host_port = (host.split(":") + ["", ""])[:3]
-            published[int(guest.rsplit(":", 1)[-1])] = (address or "127.0.0.1", int(host_port))
+            match = HOSTFWD.match(rule)
+            assert match is not None  # checked when the lab was loaded
+            published[int(match["guest_port"])] = (match["address"] or "127.0.0.1", int(match["host_port"]))
         return published
 
     def reset(self) -> None:
