@@ -3,7 +3,8 @@ a hand-written pexpect loop (`cmd; echo MARK$?`, echo on, as people write it) ov
 
 - round trip of `shell.run("true")` (target on QEMU: <= 20 ms; labgrid 71 ms, the pexpect loop 24 ms)
 - a command printing 64 KB, and output rate of `seq 1 20000` (109 kB; target on QEMU >= 170 kB/s)
-- from a login prompt on the console to a usable shell (target <= 0.05 s; labgrid 0.14 s)
+- from a login prompt on the console to a usable shell (target <= 0.05 s; labgrid 0.14 s), and the first
+  command after it, which also turns echo off
 
     python bench/shell_roundtrip.py [--runs 200] [--kernel PATH]   (QEMU needs a kernel and busybox)
 """
@@ -51,8 +52,9 @@ def timed(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def login_time(board: Board, console: StreamConsole) -> float:
-    """Seconds from a login prompt on the console (unread) to the first command's answer."""
+def login_time(board: Board, console: StreamConsole) -> tuple[float, float]:
+    """Seconds from a login prompt on the console (unread) to a shell prompt (`connect()` returns),
+    and then for the first command (which also turns echo off)."""
     board.interface("power").cycle(off_time=0.2)  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while not console.log.recent_lines(1).rstrip().endswith("login:") and time.monotonic() < deadline:
@@ -60,8 +62,9 @@ def login_time(board: Board, console: StreamConsole) -> float:
     shell = console_shell(board)
     started = time.perf_counter()
     shell.connect()
+    connected = time.perf_counter()
     shell.run("true")
-    return time.perf_counter() - started
+    return connected - started, time.perf_counter() - connected
 
 
 def pexpect_loop(console: StreamConsole, prompt: str) -> Callable[[str], str]:
@@ -85,16 +88,15 @@ def measure(name: str, board: Board, runs: int) -> None:
     shell.connect()
     ours_true = timed(lambda: shell.run("true"), runs)
     ours_64k = timed(lambda: shell.run("yes 0123456789abcdef | head -c 65536"), 10)
-    seq = shell.run("seq 1 20000")
-    ours_rate = len(seq.stdout) / seq.duration / 1000
+    ours_seq = timed(lambda: shell.run("seq 1 20000"), 5)
     shell.run("stty echo")  # the baseline types as people do, echo on
     baseline = pexpect_loop(console, shell.spec.prompt)
     baseline("true")
     base_true = timed(lambda: baseline("true"), runs)
     base_64k = timed(lambda: baseline("yes 0123456789abcdef | head -c 65536"), 10)
-    started = time.perf_counter()
-    output = baseline("seq 1 20000")
-    base_rate = len(output) / (time.perf_counter() - started) / 1000
+    base_seq = timed(lambda: baseline("seq 1 20000"), 5)
+    size = len("\n".join(str(number) for number in range(1, 20001)).encode()) + 20000  # CRLF line ends
+    ours_rate, base_rate = size / ours_seq / 1000, size / base_seq / 1000
     print(f"\n{name}")
     print(f"  shell.run('true'): {ours_true * 1000:.2f} ms ({1 / ours_true:.0f}/s); "
           f"pexpect loop {base_true * 1000:.2f} ms; ratio {base_true / ours_true:.1f}x faster")  # fmt: skip
@@ -102,7 +104,10 @@ def measure(name: str, board: Board, runs: int) -> None:
           f"ratio {base_64k / ours_64k:.2f}")  # fmt: skip
     print(f"  seq 1 20000 (109 kB): {ours_rate:.0f} kB/s; pexpect loop {base_rate:.0f} kB/s; "
           f"ratio {ours_rate / base_rate:.2f}")  # fmt: skip
-    print(f"  login prompt -> usable shell: median {statistics.median(logins) * 1000:.0f} ms of {len(logins)} boots")
+    login = statistics.median(first for first, _ in logins)
+    first_command = statistics.median(second for _, second in logins)
+    print(f"  login prompt -> usable shell: median {login * 1000:.0f} ms of {len(logins)} boots "
+          f"(target <= 50 ms); then the first command {first_command * 1000:.0f} ms")  # fmt: skip
 
 
 def main() -> None:
