@@ -1,0 +1,17 @@
+"""Power switches: HTTP relays, Tasmota and Shelly plugs, and commands on the host."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hil_drivers.power.command import CommandPower
+from hil_drivers.power.http_relay import HttpPower
+from hil_drivers.power.shelly import Shelly
+from hil_drivers.power.tasmota import Tasmota
+from pytest_hil import hookimpl
+from pytest_hil.interfaces import Driver
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    return [HttpPower, Tasmota, Shelly, CommandPower]
