@@ -93,3 +93,23 @@ def test_console_is_an_interactive_terminal_left_with_ctrl_bracket_q(tmp_path: P
         os.close(slave)
     assert terminal.exitstatus == 0
     assert "board says hello" in (tmp_path / "logs" / "session" / "dut.console.log").read_text()
+
+
+def test_power_switches_and_reports_the_state(tmp_path: Path) -> None:
+    from tests.fake_switches import serving
+
+    with serving("tasmota") as (switch, url):
+        (tmp_path / "lab.yaml").write_text(
+            f"version: 1\nboards:\n  b:\n    resources:\n      power: {{driver: tasmota, url: '{url}'}}\n"
+        )
+        lab = str(tmp_path / "lab.yaml")
+        on = hil("--lab", lab, "power", "b", "on")
+        assert (on.stdout, on.returncode, switch.on) == ("b: on\n", 0, True)
+        assert hil("--lab", lab, "power", "b", "status").stdout == "b: on\n"
+        cycled = hil("--lab", lab, "power", "b", "cycle", "--off-time", "0.1")
+        assert (cycled.stdout, switch.requests[-2:]) == ("b: on\n", ["GET /cm?cmnd=Power1+On", "GET /cm?cmnd=Power1"])
+        assert hil("--lab", lab, "power", "b", "off").stdout == "b: off\n"
+        switch.fail_next = 99
+        failed = hil("--lab", lab, "power", "b", "on")
+        assert failed.returncode == 1
+        assert failed.stderr.startswith(f"hil: board b, resource power: GET {url}/cm: the switch answered 500")

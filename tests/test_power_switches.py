@@ -182,3 +182,45 @@ def test_command_power_failures_name_the_command(make_power: MakePower) -> None:
         power.on()
     with pytest.raises(DriverError, match=r"off command 'sleep 5' did not finish within 0.3 s"):
         power.off()
+
+
+def test_a_list_of_switches_goes_on_in_order_and_off_in_reverse(tmp_path: Path) -> None:
+    with serving("tasmota") as (mains, mains_url), serving("shelly1") as (usb, usb_url):
+        (tmp_path / "lab.yaml").write_text(
+            f"version: 1\nboards:\n  b1:\n    resources:\n      power:\n        - {{driver: tasmota, url: '{mains_url}'}}\n"
+            f"        - {{driver: shelly, gen: 1, url: '{usb_url}'}}\n"
+        )
+        board = Board(load_lab(tmp_path / "lab.yaml").boards["b1"], tmp_path, BoardLogs("b1"))
+        power = board.power
+        assert isinstance(power, Power)
+        board.logs.console("console")
+        board.logs.start_test(tmp_path / "t")
+        power.on()
+        assert mains.on and usb.on and power.state() is True
+        power.off()
+        board.logs.end_test()
+        assert not mains.on and not usb.on and power.state() is False
+        board.close()
+        notes = [
+            line for line in (tmp_path / "t" / "b1.console.log").read_text().splitlines() if line.startswith("[hil]")
+        ]
+        assert notes == [
+            f"[hil] power on (tasmota {mains_url} relay 1)",
+            f"[hil] power on (shelly gen1 {usb_url} relay 0)",
+            f"[hil] power off (shelly gen1 {usb_url} relay 0)",
+            f"[hil] power off (tasmota {mains_url} relay 1)",
+        ]
+
+
+def test_a_list_of_switches_is_checked_item_by_item(tmp_path: Path) -> None:
+    from pytest_hil.errors import LabError
+
+    (tmp_path / "lab.yaml").write_text(
+        "version: 1\nboards:\n  b:\n    resources:\n      power:\n        - {driver: tasmota}\n        - {driver: sim-console}\n"
+    )
+    with pytest.raises(LabError) as raised:
+        load_lab(tmp_path / "lab.yaml")
+    assert [str(issue) for issue in raised.value.issues] == [
+        f"{tmp_path}/lab.yaml:6: boards.b.resources.power[0]: missing required option 'url' (string)",
+        f"{tmp_path}/lab.yaml:7: boards.b.resources.power[1]: a resource called 'power' must be a power driver; sim-console offers console",
+    ]

@@ -20,6 +20,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell
 from pytest_hil.console.stream import StreamConsole
 from pytest_hil.errors import HilError
+from pytest_hil.interfaces import Power
 
 #: Ctrl-] starts an escape: then `q` leaves, Ctrl-] sends a Ctrl-] to the board.
 ESCAPE = b"\x1d"
@@ -41,6 +42,11 @@ def add_parsers(verbs: Any) -> None:
     run.add_argument("--timeout", type=float, default=None, help="seconds the command may take")
     run.add_argument("--log-dir", default=None, help="also keep the console log here")
     run.set_defaults(run=run_command)
+    power = verbs.add_parser("power", help="switch a board's power: on, off, cycle, or print its status")
+    power.add_argument("board")
+    power.add_argument("action", choices=("on", "off", "cycle", "status"))
+    power.add_argument("--off-time", type=float, default=1.0, help="seconds off during a cycle (default 1)")
+    power.set_defaults(run=run_power)
 
 
 @contextlib.contextmanager
@@ -80,6 +86,31 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stdout.write(result.stdout)
         sys.stdout.flush()
         return result.exit_code
+
+
+def run_power(args: argparse.Namespace) -> int:
+    with open_board(args, None) as board:
+        if board is None:
+            return 1
+        try:
+            power = board.interface("power")
+        except KeyError as error:
+            print(f"hil: {error.args[0]}", file=sys.stderr)
+            return 1
+        assert isinstance(power, Power)
+        try:
+            if args.action == "on":
+                power.on()
+            elif args.action == "off":
+                power.off()
+            elif args.action == "cycle":
+                power.cycle(off_time=args.off_time)
+            state = power.state()
+        except HilError as error:
+            print(f"hil: {error}", file=sys.stderr)
+            return 1
+        print(f"{board.name}: {'on' if state else 'off' if state is False else 'unknown'}")
+        return 0
 
 
 def run_console(args: argparse.Namespace) -> int:

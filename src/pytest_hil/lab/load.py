@@ -17,6 +17,7 @@ from pytest_hil.lab.schema import build_options
 from pytest_hil.lab.selector import Selector, parse_selector
 from pytest_hil.lab.source import Document, Unset, read_document
 from pytest_hil.lab.source import Path as KeyPath
+from pytest_hil.power_chain import PowerChain, PowerChainOptions
 from pytest_hil.registry import DriverRegistry, default_registry
 
 SUPPORTED_VERSIONS = (1,)
@@ -214,6 +215,8 @@ class _Checker:
         return resources
 
     def _resource(self, name: str, body: Any, path: KeyPath) -> ResourceSpec | None:
+        if isinstance(body, list):
+            return self._power_chain(name, body, path)
         if not _IDENTIFIER.match(name):
             self.report(
                 path, "resource names become fixture names: use letters, digits and '_', not starting with a digit"
@@ -242,6 +245,27 @@ class _Checker:
         if checked is None:
             return None
         return ResourceSpec(name, kind, info.cls, checked, options, info.interfaces, self.document.line(path))
+
+    def _power_chain(self, name: str, body: list[Any], path: KeyPath) -> ResourceSpec | None:
+        """A list of power switches, switched in order on and in reverse order off."""
+        if not body:
+            self.report(path, "an empty list of switches")
+            return None
+        parts = []
+        for index, item in enumerate(body):
+            part = self._resource(name, item, (*path, index))
+            if part is None:
+                continue
+            if "power" not in part.interfaces:
+                if name != "power":  # a resource called power got its own message already
+                    self.report((*path, index), f"{part.kind} is not a power switch; a list is switches in order")
+                continue
+            parts.append(part)
+        if len(parts) != len(body):
+            return None
+        raw = {"switches": [dict(part.raw_options, driver=part.kind) for part in parts]}
+        options = PowerChainOptions(tuple(parts))
+        return ResourceSpec(name, PowerChain.kind, PowerChain, options, raw, ("power",), self.document.line(path))
 
     def _shell(self, value: Any, path: KeyPath, resources: Mapping[str, ResourceSpec]) -> ShellSpec | None:
         raw = self._mapping(value, path, "shell")
