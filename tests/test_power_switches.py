@@ -224,3 +224,39 @@ def test_a_list_of_switches_is_checked_item_by_item(tmp_path: Path) -> None:
         f"{tmp_path}/lab.yaml:6: boards.b.resources.power[0]: missing required option 'url' (string)",
         f"{tmp_path}/lab.yaml:7: boards.b.resources.power[1]: a resource called 'power' must be a power driver; sim-console offers console",
     ]
+
+
+@pytest.fixture
+def mock_pins() -> Iterator[object]:
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    previous = Device.pin_factory
+    Device.pin_factory = MockFactory()
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = previous
+
+
+def test_gpio_power_drives_an_active_low_relay(make_power: MakePower, mock_pins: object) -> None:
+    power, _ = make_power("driver: gpio-power, pin: GPIO17, active_high: false, initial: 'off', pin_factory: mock")
+    pin = mock_pins.pin(17)  # type: ignore[attr-defined]
+    assert pin.state is True  # off, for an active-low relay, is a high line
+    power.on()
+    assert pin.state is False and power.state() is True
+    power.cycle(off_time=0.1)
+    assert [state.state for state in pin.states] == [False, True, False, True, False]
+    off_times = [state.timestamp for state in pin.states]
+    assert off_times[-1] - off_times[-2] >= 0.1  # the line stayed high (off) for the cycle's off time
+
+
+def test_gpio_power_keeps_the_line_by_default(make_power: MakePower, mock_pins: object) -> None:
+    pin = mock_pins.pin(22)  # type: ignore[attr-defined]
+    pin.drive_high()
+    power, _ = make_power("driver: gpio-power, pin: '22', pin_factory: mock")
+    assert power.state() is True
+
+
+def test_gpio_power_on_a_pin_that_does_not_exist(make_power: MakePower, mock_pins: object) -> None:
+    with pytest.raises(DriverError, match=r"board b1, resource power: pin GPIO99: GPIO99 is not a valid pin name"):
+        make_power("driver: gpio-power, pin: GPIO99, pin_factory: mock")

@@ -1,10 +1,11 @@
-"""Power switches: HTTP relays, Tasmota and Shelly plugs, and commands on the host."""
+"""Power switches: HTTP relays, Tasmota and Shelly plugs, commands on the host, GPIO relays."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from hil_drivers.power.command import CommandPower
+from hil_drivers.power.gpio_relay import GpioPower
 from hil_drivers.power.http_relay import HttpPower
 from hil_drivers.power.shelly import Shelly
 from hil_drivers.power.tasmota import Tasmota
@@ -14,4 +15,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [HttpPower, Tasmota, Shelly, CommandPower]
+    return [HttpPower, Tasmota, Shelly, CommandPower, GpioPower]
