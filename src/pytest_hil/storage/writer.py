@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import stat
 import time
@@ -159,7 +160,7 @@ def _read_full(source: IO[bytes], view: memoryview, image: Path) -> int:
             if not got:
                 break
             count += got
-    except (OSError, EOFError, ValueError) as error:  # gzip/lzma/bz2 report corrupt or truncated data so
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as error:  # how decompressors report bad data
         raise ImageError(f"image {image} is corrupt or truncated: {error}") from None
     return count
 

@@ -1,0 +1,117 @@
+"""Writing images: every compressed form byte-exact, bmap and zero skipping, and the failures."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import lzma
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.storage import ImageError, read_bmap, write_image
+from pytest_hil.storage.bmap import write_bmap
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def raw_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """32 MiB: random data at the start, middle and end, zeros between (like a partitioned disk)."""
+    path = tmp_path_factory.mktemp("images") / "disk.img"
+    with open(path, "wb") as image:
+        for index in range(32):
+            image.write(os.urandom(MIB) if index in (0, 1, 15, 31) else bytes(MIB))
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def compressed(raw: Path, suffix: str) -> Path:
+    path = raw.with_name(raw.name + suffix)
+    if not path.exists():
+        opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}[suffix]
+        with opener(path, "wb") as out:  # type: ignore[operator]
+            out.write(raw.read_bytes())
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".xz", ".bz2"])
+def test_every_form_is_written_byte_exact(raw_image: Path, tmp_path: Path, suffix: str) -> None:
+    image = compressed(raw_image, suffix) if suffix else raw_image
+    report = write_image(image, tmp_path / "target", verify=True)
+    assert sha256(tmp_path / "target") == sha256(raw_image)
+    assert report.size == 32 * MIB and report.written == 32 * MIB
+    assert report.sha256 == sha256(raw_image)
+
+
+def test_zero_skipping_writes_only_data_and_still_reads_back_exact(raw_image: Path, tmp_path: Path) -> None:
+    report = write_image(raw_image, tmp_path / "target", skip_zeros=True, verify=True)
+    assert report.written == 4 * MIB and report.skipped == 28 * MIB
+    assert sha256(tmp_path / "target") == sha256(raw_image)
+    assert os.stat(tmp_path / "target").st_blocks * 512 < 8 * MIB  # the zeros are holes
+
+
+def test_a_bmap_writes_its_ranges_and_checks_them(raw_image: Path, tmp_path: Path) -> None:
+    bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
+    assert read_bmap(tmp_path / "disk.img.bmap") == bmap
+    report = write_image(compressed(raw_image, ".xz"), tmp_path / "target", bmap=bmap, verify=True)
+    assert report.written == 4 * MIB
+    assert sha256(tmp_path / "target") == sha256(raw_image)
+
+
+def test_a_bmap_checksum_mismatch_fails(raw_image: Path, tmp_path: Path) -> None:
+    bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
+    changed = tmp_path / "changed.img"
+    data = bytearray(raw_image.read_bytes())
+    data[15 * MIB + 100] ^= 0xFF
+    changed.write_bytes(data)
+    with pytest.raises(ImageError, match=rf"image {changed}: blocks \d+-\d+ do not match the bmap's checksum"):
+        write_image(changed, tmp_path / "target", bmap=bmap)
+
+
+def test_an_edited_bmap_file_is_refused(raw_image: Path, tmp_path: Path) -> None:
+    write_bmap(raw_image, tmp_path / "disk.img.bmap")
+    text = (tmp_path / "disk.img.bmap").read_text().replace("<BlockSize> 4096", "<BlockSize> 8192")
+    (tmp_path / "disk.img.bmap").write_text(text)
+    with pytest.raises(ImageError, match=r"the file's own checksum does not match"):
+        read_bmap(tmp_path / "disk.img.bmap")
+
+
+def test_an_image_smaller_than_its_bmap_says_fails(raw_image: Path, tmp_path: Path) -> None:
+    bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
+    short = tmp_path / "short.img"
+    short.write_bytes(raw_image.read_bytes()[: 20 * MIB])
+    with pytest.raises(ImageError, match=r"is smaller than its bmap says"):
+        write_image(short, tmp_path / "target", bmap=bmap)
+
+
+def test_a_corrupt_xz_fails_clearly(raw_image: Path, tmp_path: Path) -> None:
+    data = bytearray(compressed(raw_image, ".xz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.img.xz").write_bytes(data)
+    with pytest.raises(ImageError, match=rf"image {tmp_path}/bad.img.xz is corrupt or truncated: "):
+        write_image(tmp_path / "bad.img.xz", tmp_path / "target")
+
+
+def test_a_truncated_gz_fails_clearly(raw_image: Path, tmp_path: Path) -> None:
+    data = compressed(raw_image, ".gz").read_bytes()
+    (tmp_path / "cut.img.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match=r"is corrupt or truncated: Compressed file ended before"):
+        write_image(tmp_path / "cut.img.gz", tmp_path / "target")
+
+
+def test_a_missing_image_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=rf"image {tmp_path}/nope.img does not exist"):
+        write_image(tmp_path / "nope.img", tmp_path / "target")
+
+
+def test_progress_is_reported(raw_image: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    write_image(raw_image, tmp_path / "target", progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (32 * MIB, 32 * MIB)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
