@@ -43,7 +43,7 @@ class BlockStorage(Storage):
 
     def _target(self) -> Path:
         """The device once it is there (it may enumerate seconds after a mux switch); a file as is."""
-        path = self.options.path
+        path: Path = self.options.path
         if not path.exists() and not str(path).startswith("/dev/"):
             return path  # a file target: written fresh
         deadline = time.monotonic() + self.options.wait
