@@ -4,6 +4,7 @@ backoff for what is worth retrying, and errors that name board, resource, URL an
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_hil.errors import DriverError, DriverUnavailable
@@ -11,6 +12,15 @@ from pytest_hil.interfaces import DriverContext
 
 #: Statuses that mean "try again": the device or a proxy in front of it is briefly unwell.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpSwitchOptions:
+    """Options every HTTP switch has."""
+
+    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds"})
+    retries: int = field(default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx"})
+    backoff: float = field(default=0.2, metadata={"help": "seconds before the first retry, doubling after"})
 
 
 class HttpClient:

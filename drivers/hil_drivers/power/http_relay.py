@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hil_drivers.http import HttpClient
+from hil_drivers.http import HttpClient, HttpSwitchOptions
 from hil_drivers.power.switch import Switch
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
@@ -14,8 +14,8 @@ from pytest_hil.interfaces import DriverContext
 Method = Literal["GET", "POST", "PUT"]
 
 
-@dataclass(frozen=True)
-class HttpPowerOptions:
+@dataclass(frozen=True, kw_only=True)
+class HttpPowerOptions(HttpSwitchOptions):
     url: str = field(metadata={"help": "base URL; {url} in the other URLs stands for it"})
     on_url: str = field(default="{url}/on", metadata={"help": "request that switches on"})
     off_url: str = field(default="{url}/off", metadata={"help": "request that switches off"})
@@ -29,9 +29,6 @@ class HttpPowerOptions:
     state_off: str = field(default=r"(?i)\b(off|false|0)\b", metadata={"help": "regex of a state answer meaning off"})
     username: str | None = field(default=None, metadata={"help": "HTTP basic auth user"})
     password: str | None = field(default=None, metadata={"help": "HTTP basic auth password"})
-    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds"})
-    retries: int = field(default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx"})
-    backoff: float = field(default=0.2, metadata={"help": "seconds before the first retry, doubling after"})
 
     def __post_init__(self) -> None:
         for name in ("expect", "state_on", "state_off"):

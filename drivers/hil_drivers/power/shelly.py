@@ -5,22 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hil_drivers.http import HttpClient
+from hil_drivers.http import HttpClient, HttpSwitchOptions
 from hil_drivers.power.switch import Switch
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 
 
-@dataclass(frozen=True)
-class ShellyOptions:
+@dataclass(frozen=True, kw_only=True)
+class ShellyOptions(HttpSwitchOptions):
     url: str = field(metadata={"help": "the device, e.g. http://10.0.0.22"})
     relay: int = field(default=0, metadata={"help": "relay (gen1) or switch id (gen2), from 0"})
     gen: Literal[1, 2] = field(default=2, metadata={"help": "API generation: 1 (/relay) or 2 (RPC)"})
     username: str | None = field(default=None, metadata={"help": "user for a password-protected gen1 device"})
     password: str | None = field(default=None, metadata={"help": "its password"})
-    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds"})
-    retries: int = field(default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx"})
-    backoff: float = field(default=0.2, metadata={"help": "seconds before the first retry, doubling after"})
 
 
 class Shelly(Switch):

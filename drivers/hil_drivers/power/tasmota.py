@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hil_drivers.http import HttpClient
+from hil_drivers.http import HttpClient, HttpSwitchOptions
 from hil_drivers.power.switch import Switch
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 
 
-@dataclass(frozen=True)
-class TasmotaOptions:
+@dataclass(frozen=True, kw_only=True)
+class TasmotaOptions(HttpSwitchOptions):
     url: str = field(metadata={"help": "the device, e.g. http://10.0.0.21"})
     relay: int = field(default=1, metadata={"help": "relay number (Power<N>)"})
     username: str | None = field(default=None, metadata={"help": "web user, when the device has a password"})
     password: str | None = field(default=None, metadata={"help": "web password"})
-    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds"})
-    retries: int = field(default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx"})
-    backoff: float = field(default=0.2, metadata={"help": "seconds before the first retry, doubling after"})
 
 
 class Tasmota(Switch):

@@ -39,7 +39,7 @@ def hints_of(options_type: type[Any]) -> dict[str, Any]:
 
 
 def describe(options_type: type[Any]) -> list[OptionInfo]:
-    """The options of a schema, in declaration order."""
+    """The options of a schema: the required ones first, then in declaration order."""
     hints = hints_of(options_type)
     infos = []
     for item in dataclasses.fields(options_type):
