@@ -51,7 +51,7 @@ def describe(options_type: type[Any]) -> list[OptionInfo]:
         infos.append(
             OptionInfo(item.name, type_name(hints[item.name]), required, None if required else default, help_text)
         )
-    return infos
+    return sorted(infos, key=lambda info: not info.required)  # stable: declaration order otherwise
 
 
 def build_options(
