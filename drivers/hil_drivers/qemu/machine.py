@@ -99,8 +99,11 @@ class Qemu(StreamConsole, Power):
         )
         serial = self._connect(self.folder / "serial.sock")
         self.attach(SocketStream(serial))
-        self.qmp = Qmp(str(self._wait_for(self.folder / "qmp.sock")))
-        self.qmp.execute("cont")
+        try:
+            self.qmp = Qmp(self._connect(self.folder / "qmp.sock"))
+            self.qmp.execute("cont")
+        except QmpError as error:
+            raise DriverError(f"{self.context}: QEMU's machine protocol: {error}") from None
 
     def off(self) -> None:
         process = self.process
@@ -183,10 +186,21 @@ class Qemu(StreamConsole, Power):
         return path
 
     def _connect(self, path: Path) -> socket.socket:
+        """Connect to one of QEMU's sockets; it may exist a moment before QEMU listens on it."""
         self._wait_for(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(str(path))
-        return sock
+        deadline = time.monotonic() + self.options.start_timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(path))
+                return sock
+            except (ConnectionRefusedError, FileNotFoundError) as error:
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise DriverError(
+                        f"{self.context}: QEMU does not accept connections on {path.name}: {error}"
+                    ) from None
+                time.sleep(0.01)
 
     def _quit(self, process: subprocess.Popen[bytes]) -> None:
         """Pull the plug through QMP; kill the process only if QMP cannot."""

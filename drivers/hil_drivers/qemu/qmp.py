@@ -12,13 +12,12 @@ class QmpError(RuntimeError):
 
 
 class Qmp:
-    """One QMP connection, negotiated and ready for `execute`."""
+    """One QMP connection over a connected socket, negotiated and ready for `execute`."""
 
-    def __init__(self, path: str, timeout: float = 10.0) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, sock: socket.socket, timeout: float = 10.0) -> None:
+        self.sock = sock
         self.sock.settimeout(timeout)
         try:
-            self.sock.connect(path)
             self.reader = self.sock.makefile("rb")
             greeting = self._read()
             if "QMP" not in greeting:
@@ -26,7 +25,7 @@ class Qmp:
             self.execute("qmp_capabilities")
         except (OSError, ValueError) as error:
             self.sock.close()
-            raise QmpError(f"QMP on {path}: {error}") from error
+            raise QmpError(f"QMP: {error}") from error
 
     def execute(self, command: str, **arguments: Any) -> Any:
         """Run `command`; its `return` value, skipping asynchronous events."""
