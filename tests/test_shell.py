@@ -69,7 +69,7 @@ def test_connect_powers_on_and_logs_in(make_shell: MakeShell) -> None:
 def test_connect_reuses_a_prompt_that_is_there(shell: ConsoleShell) -> None:
     started = time.monotonic()
     shell.connect()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert "login:" not in shell.console.before
 
 
@@ -154,11 +154,11 @@ def test_run_check_raises_with_command_status_and_output(shell: ConsoleShell) ->
 
 
 def test_a_wrong_password_is_refused_at_once(make_shell: MakeShell) -> None:
-    _, shell = make_shell(password="wrong")
+    _, shell = make_shell(password="wrong", **{"boot_timeout: 3": "boot_timeout: 30"})
     started = time.monotonic()
     with pytest.raises(LoginRefused, match=r"board sim-s, resource console \(shell\): login as root refused"):
         shell.connect()
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5  # not the 30 s boot timeout
 
 
 def test_no_prompt_power_cycles_once_then_gives_up_with_the_console_lines(make_shell: MakeShell) -> None:
