@@ -39,13 +39,19 @@ def console_of(board: Board) -> StreamConsole:
     return console
 
 
-def log_in(board: Board, password: str = "s3cret") -> StreamConsole:
+def answer_login(board: Board, password: str) -> StreamConsole:
+    """Power on and answer the login prompt as root with `password`."""
     console = console_of(board)
     board.power.on()  # type: ignore[attr-defined]
     console.expect("login: ")
     console.sendline("root")
     console.expect("Password: ")
     console.sendline(password)
+    return console
+
+
+def log_in(board: Board) -> StreamConsole:
+    console = answer_login(board, "s3cret")
     console.expect(PROMPT)
     return console
 
@@ -85,23 +91,12 @@ def test_login_gives_a_shell_prompt(board: Board) -> None:
 
 
 def test_password_is_not_echoed(board: Board) -> None:
-    console = console_of(board)
-    board.power.on()  # type: ignore[attr-defined]
-    console.expect("login: ")
-    console.sendline("root")
-    console.expect("Password: ")
-    console.sendline("s3cret")
-    console.expect(PROMPT)
+    console = log_in(board)
     assert "s3cret" not in console.before
 
 
 def test_wrong_password_is_refused(board: Board) -> None:
-    console = console_of(board)
-    board.power.on()  # type: ignore[attr-defined]
-    console.expect("login: ")
-    console.sendline("root")
-    console.expect("Password: ")
-    console.sendline("wrong")
+    console = answer_login(board, "wrong")
     assert console.expect(["Login incorrect", PROMPT]) == 0
     console.expect("login: ")
 
