@@ -11,6 +11,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError, HilError
 from pytest_hil.interfaces import Driver, DriverContext
 from pytest_hil.lab.model import BoardSpec, ResourceSpec, ShellSpec
+from pytest_hil.progress import SILENT, Progress
 
 
 class Board:
@@ -19,10 +20,13 @@ class Board:
     Drivers are created when first used and closed by `close()` in reverse creation order.
     """
 
-    def __init__(self, spec: BoardSpec, lab_dir: Path, logs: BoardLogs | None = None) -> None:
+    def __init__(
+        self, spec: BoardSpec, lab_dir: Path, logs: BoardLogs | None = None, progress: Progress = SILENT
+    ) -> None:
         self.spec = spec
         self.lab_dir = lab_dir
         self.logs = logs or BoardLogs(spec.name)
+        self.progress = progress
         self.lock = threading.Lock()
         self._drivers: dict[str, Driver] = {}
         self._creating = threading.Lock()
@@ -87,7 +91,7 @@ class Board:
         return errors
 
     def _create(self, spec: ResourceSpec) -> Driver:
-        context = DriverContext(self.name, spec.name, self.lab_dir, dict(self.labels), self.logs)
+        context = DriverContext(self.name, spec.name, self.lab_dir, dict(self.labels), self.logs, self.progress)
         try:
             return spec.driver(spec.options, context)
         except HilError:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from pytest_hil.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -26,13 +28,15 @@ class NoOptions:
 
 @dataclass(frozen=True)
 class DriverContext:
-    """Where a driver instance sits: its board, resource name, the lab file's folder, the board's logs."""
+    """Where a driver instance sits: its board, resource name, the lab file's folder, the board's logs,
+    and where to show the progress of long operations."""
 
     board: str
     resource: str
     lab_dir: Path
     labels: dict[str, str]
     logs: BoardLogs
+    progress: Progress = field(default=SILENT, compare=False)
 
     def __str__(self) -> str:
         return f"board {self.board}, resource {self.resource}"

@@ -8,6 +8,7 @@ way it does on a board. Imports only the standard library: it starts on every po
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -43,12 +44,42 @@ def read_line() -> str | None:
     return data.decode(errors="replace").strip("\r\n")
 
 
-def boot(config: dict[str, object]) -> None:
+def load_medium(path: str) -> dict[str, str] | None:
+    """Read the SD card's image as the boot loader does: its name (the card's label) and sha256.
+    None when the card holds no image: the board does not boot."""
+    try:
+        with open(path, "rb") as card:
+            digest = hashlib.sha256()
+            while chunk := card.read(1 << 20):
+                digest.update(chunk)
+            size = card.tell()
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    try:
+        with open(path + ".label") as label:
+            name = label.read().strip()
+    except FileNotFoundError:
+        name = os.path.basename(path)
+    return {"name": name, "sha256": digest.hexdigest(), "size": str(size)}
+
+
+def boot(config: dict[str, object]) -> dict[str, str] | None:
+    """Print the boot log; with an SD card, boot its image (None: there is nothing to boot)."""
     lines = [line.format(**config) for line in BOOT_LOG]
     pause = float(config["boot_time"]) / len(lines)  # type: ignore[arg-type]
-    for line in lines:
+    image = None
+    for index, line in enumerate(lines):
         time.sleep(pause)
         write(line + "\n")
+        if index == 1 and config["medium"]:
+            image = load_medium(str(config["medium"]))
+            if image is None:
+                write("MMC: no bootable image on SD card\n")
+                return None
+            write(f"MMC: booting {image['name']} ({image['size']} bytes, sha256 {image['sha256']})\n")
+    return image
 
 
 def ask_password() -> str | None:
@@ -77,7 +108,7 @@ def login(config: dict[str, object]) -> bool:
     return True
 
 
-def run_shell(config: dict[str, object]) -> None:
+def run_shell(config: dict[str, object], image: dict[str, str] | None) -> None:
     home = str(config["home"])
     environment = {
         "HOME": home,
@@ -88,6 +119,8 @@ def run_shell(config: dict[str, object]) -> None:
         "TERM": "vt100",
         "PS1": str(config["prompt"]),
     }
+    if image is not None:  # what the running system knows of the image it booted
+        environment.update(HIL_BOOT_IMAGE=image["name"], HIL_BOOT_SHA256=image["sha256"])
     write("Last login: on ttyS0\n")
     # +m: no job control, so the shell and its commands stay in the firmware's process group and
     # power-off (a kill of that group) takes them all, as cutting the supply would.
@@ -108,12 +141,15 @@ def main() -> None:
     config = json.loads(sys.argv[1])
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is for the shell's commands
-    boot(config)
+    image = boot(config)
+    if config["medium"] and image is None:
+        while True:  # a board with an empty card hangs in its boot loader
+            time.sleep(3600)
     if config["kernel_messages"]:
         threading.Thread(target=kernel_messages, args=(config["kernel_messages"],), daemon=True).start()
     while True:
         if login(config):
-            run_shell(config)
+            run_shell(config, image)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import termios
 import threading
 import tty
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from hil_drivers.sim import firmware
 
@@ -68,6 +69,8 @@ class SimBoardHardware:
         self.uarts = (Uart(), Uart())
         self.home = tempfile.mkdtemp(prefix=f"hil-sim-{ident}-")
         self.firmware: subprocess.Popen[bytes] | None = None
+        #: The SD card the board boots from, when a `sim-storage` resource has put one in.
+        self.medium: Path | None = None
         self.powered = False
         self.lock = threading.Lock()
         self.users = 0
@@ -80,7 +83,7 @@ class SimBoardHardware:
             self.uarts[1].write_board_side("[pmic] power on\n")
             console = self.uarts[0]
             console.wake()
-            config = {**asdict(settings), "home": self.home}
+            config = {**asdict(settings), "home": self.home, "medium": str(self.medium) if self.medium else None}
             self.firmware = subprocess.Popen(
                 [sys.executable, "-S", firmware.__file__, json.dumps(config)],
                 stdin=console.slave,

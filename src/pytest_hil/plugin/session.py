@@ -14,6 +14,7 @@ from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
 from pytest_hil.plugin.options import Settings, read_settings
+from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
 
 
@@ -109,11 +110,27 @@ def pytest_configure(config: pytest.Config) -> None:
     except HilError as error:
         raise pytest.UsageError(f"{error}\n(lab file from {settings.lab_origin})") from None
     lab = session.lab
+    progress = _terminal_progress(config)
     session.boards = {
-        name: Board(spec, lab.path.parent, BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps))
+        name: Board(
+            spec, lab.path.parent, BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps), progress
+        )
         for name, spec in lab.boards.items()
     }
     session.eligible = _eligible(session.lab, settings)
+
+
+def _terminal_progress(config: pytest.Config) -> Progress:
+    """Progress written through pytest's terminal reporter (which writes past output capturing)."""
+
+    def write(text: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write(text)
+            reporter.flush()
+
+    live = config.get_terminal_writer().hasmarkup
+    return Progress(write, live=live)
 
 
 def _eligible(lab: Lab, settings: Settings) -> list[str]:

@@ -1,0 +1,89 @@
+"""Progress of long board operations (flashing), shown on a terminal once they take a while.
+
+Drivers get a `Progress` through their `DriverContext`: pytest's plugin gives one that writes with
+the terminal reporter, the `hil` command one that draws a bar on stderr, library use a silent one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+#: Seconds an operation runs before its progress is shown: short ones stay quiet.
+DELAY = 2.0
+#: Seconds between two reports on a terminal that cannot redraw a line.
+LINE_INTERVAL = 5.0
+BAR_WIDTH = 30
+
+
+def _mib(count: int) -> str:
+    return f"{count / 2**20:.0f} MiB"
+
+
+class Task:
+    """One operation: `update(done, total)` as it goes (total 0 when unknown), `finish()` at the end."""
+
+    def __init__(self, progress: Progress, title: str) -> None:
+        self.progress = progress
+        self.title = title
+        self.started = progress.clock()
+        self.last_shown: float | None = None
+        self.done = 0
+
+    def update(self, done: int, total: int) -> None:
+        self.done = done
+        now = self.progress.clock()
+        if now - self.started < self.progress.delay:
+            return
+        if not self.progress.live and self.last_shown is not None and now - self.last_shown < LINE_INTERVAL:
+            return
+        self.progress.show(self.render(done, total, now), first=self.last_shown is None, final=False)
+        self.last_shown = now
+
+    def finish(self) -> None:
+        """End the task; its last figures stay on screen if any were shown."""
+        if self.last_shown is not None:
+            self.progress.show(self.render(self.done, self.done, self.progress.clock()), first=False, final=True)
+
+    def render(self, done: int, total: int, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = f"{done / elapsed / 2**20:.1f} MiB/s"
+        if total > 0:
+            share = min(done / total, 1.0)
+            filled = int(share * BAR_WIDTH)
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            return f"{self.title} [{bar}] {share:4.0%} {_mib(done)} of {_mib(total)}, {rate}"
+        return f"{self.title} {_mib(done)}, {rate}"
+
+
+class Progress:
+    """Where progress goes: `write(text)` to a terminal; `live` ones redraw one line with `\\r`."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None] | None = None,
+        *,
+        live: bool = False,
+        delay: float = DELAY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.write = write
+        self.live = live
+        self.delay = delay
+        self.clock = clock
+
+    def task(self, title: str) -> Task:
+        """Start reporting an operation called `title` (e.g. `flash sim-a storage: disk.img.xz`)."""
+        return Task(self, title)
+
+    def show(self, text: str, *, first: bool, final: bool) -> None:
+        """Write one report; the first starts on a fresh line (the terminal may be mid-line), the
+        final one ends its line."""
+        if self.write is None:
+            return
+        start = "\n" if first or not self.live else "\r"
+        self.write(start + text + ("\x1b[K" if self.live else "") + ("\n" if final else ""))
+
+
+#: Progress that shows nothing (library use, tests of drivers).
+SILENT = Progress()
