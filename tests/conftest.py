@@ -99,6 +99,23 @@ def qemu_initramfs(tmp_path_factory: pytest.TempPathFactory, qemu_kernel: Path) 
     return build_initramfs(tmp_path_factory.mktemp("qemu") / "initramfs.cpio.gz", password=QEMU_PASSWORD)
 
 
+@pytest.fixture(scope="session")
+def qemu_disk_initramfs(tmp_path_factory: pytest.TempPathFactory, qemu_kernel: Path) -> Path:
+    """Like `qemu_initramfs`, with the kernel's virtio disk modules, so the board sees its disk as /dev/vda."""
+    from hil_drivers.qemu.initramfs import build_initramfs
+
+    version = qemu_kernel.name.removeprefix("vmlinuz-")
+    modules = qemu_kernel.parent.parent / "lib" / "modules" / version
+    if not modules.is_dir():
+        pytest.skip(f"the kernel's modules are not in {modules}")
+    return build_initramfs(
+        tmp_path_factory.mktemp("qemu-disk") / "initramfs.cpio.gz",
+        password=QEMU_PASSWORD,
+        modules=["virtio_blk", "virtio_pci"],
+        modules_dir=modules,
+    )
+
+
 def qemu_lab_text(kernel: Path, initrd: Path, name: str = "qemu-01", extra: str = "") -> str:
     return dedent(
         f"""

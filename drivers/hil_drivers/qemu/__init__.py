@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hil_drivers.qemu.disk import QemuDisk
 from hil_drivers.qemu.machine import Qemu
 from pytest_hil import hookimpl
 from pytest_hil.interfaces import Driver
@@ -11,4 +12,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [Qemu]
+    return [Qemu, QemuDisk]

@@ -10,6 +10,7 @@ import gzip
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 INITTAB = """\
@@ -44,8 +45,14 @@ def build_initramfs(
     hostname: str = "hil-qemu",
     console: str = "ttyS0",
     busybox: str | None = None,
+    modules: Sequence[str] = (),
+    modules_dir: Path | None = None,
 ) -> Path:
-    """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password)."""
+    """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password).
+
+    `modules` (e.g. `virtio_blk` for the board's disk) are taken with what they depend on from the
+    kernel's `modules_dir` (`/lib/modules/<version>`) and loaded at boot.
+    """
     busybox = busybox or find_busybox()
     if busybox is None:
         raise FileNotFoundError("no busybox found: install Debian's busybox-static")
@@ -65,6 +72,11 @@ def build_initramfs(
         "usr/sbin",
     ):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    if modules:
+        if modules_dir is None:
+            raise ValueError("modules need modules_dir: the kernel's /lib/modules/<version> folder")
+        for index, module in enumerate(module_load_order(modules_dir, modules)):
+            shutil.copy2(module, root / "lib" / "modules" / f"{index:03d}-{module.name}")
     shutil.copy2(busybox, root / "bin" / "busybox")
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for applet in applets:
@@ -90,6 +102,37 @@ def build_initramfs(
     dest.write_bytes(gzip.compress(archive, compresslevel=6))
     shutil.rmtree(root)
     return dest
+
+
+def module_load_order(modules_dir: Path, wanted: Sequence[str]) -> list[Path]:
+    """The `.ko` files of `wanted` and their dependencies (from each module's `depends=` modinfo),
+    dependencies first."""
+    files = {path.name.removesuffix(".ko").replace("-", "_"): path for path in modules_dir.rglob("*.ko")}
+    ordered: list[Path] = []
+
+    def visit(name: str) -> None:
+        path = files.get(name.replace("-", "_"))
+        if path is None:
+            raise FileNotFoundError(f"kernel module {name} is not in {modules_dir} (built in, or another kernel?)")
+        if path in ordered:
+            return
+        for dependency in _modinfo(path, "depends"):
+            visit(dependency)
+        ordered.append(path)
+
+    for name in wanted:
+        visit(name)
+    return ordered
+
+
+def _modinfo(module: Path, key: str) -> list[str]:
+    """A comma-separated modinfo field of a `.ko` (its .modinfo section holds NUL-ended key=value)."""
+    data = module.read_bytes()
+    start = data.find(b"\0" + key.encode() + b"=")
+    if start < 0:
+        return []
+    value = data[start + len(key) + 2 : data.index(b"\0", start + 1)].decode()
+    return [name for name in value.split(",") if name]
 
 
 def _crypt(busybox: str, password: str) -> str:

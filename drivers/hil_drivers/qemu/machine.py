@@ -78,9 +78,6 @@ class Qemu(StreamConsole, Power):
             path = getattr(options, setting)
             if path is not None and not path.is_file():
                 raise DriverError(f"{context}: {setting}: {path} does not exist")
-        for path in options.disk:
-            if not path.is_file():
-                raise DriverError(f"{context}: disk: {path} does not exist")
         super().__init__(options, context, timeout=options.timeout)
         self.process: subprocess.Popen[bytes] | None = None
         self.qmp: Qmp | None = None
@@ -91,6 +88,9 @@ class Qemu(StreamConsole, Power):
     def on(self) -> None:
         if self.state():
             return
+        for path in self.options.disk:  # checked now, not at start: a qemu-disk resource may flash it first
+            if not path.is_file():
+                raise DriverError(f"{self.context}: disk: {path} does not exist (flash an image to it first?)")
         self.off()  # a process that died by itself leaves sockets and a folder behind
         self.folder = Path(tempfile.mkdtemp(prefix="hil-qemu-"))
         self.context.logs.note(f"[hil] power on ({self.kind} {self.binary})")
