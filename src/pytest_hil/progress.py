@@ -57,20 +57,25 @@ class Task:
 
 
 class Progress:
-    """Where progress goes: `write(text)` to a terminal; `live` ones redraw one line with `\\r`."""
+    """Where progress goes: `write(text)` to a terminal; `live` ones redraw one line with `\\r`
+    (`live` may be a function, asked when the first report is shown)."""
 
     def __init__(
         self,
         write: Callable[[str], None] | None = None,
         *,
-        live: bool = False,
+        live: bool | Callable[[], bool] = False,
         delay: float = DELAY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.write = write
-        self.live = live
+        self._live = live
         self.delay = delay
         self.clock = clock
+
+    @property
+    def live(self) -> bool:
+        return self._live if isinstance(self._live, bool) else self._live()
 
     def task(self, title: str) -> Task:
         """Start reporting an operation called `title` (e.g. `flash sim-a storage: disk.img.xz`)."""
@@ -81,8 +86,9 @@ class Progress:
         final one ends its line."""
         if self.write is None:
             return
-        start = "\n" if first or not self.live else "\r"
-        self.write(start + text + ("\x1b[K" if self.live else "") + ("\n" if final else ""))
+        live = self.live
+        start = "\n" if first or not live else "\r"
+        self.write(start + text + ("\x1b[K" if live else "") + ("\n" if final else ""))
 
 
 #: Progress that shows nothing (library use, tests of drivers).

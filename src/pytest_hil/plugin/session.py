@@ -129,7 +129,10 @@ def _terminal_progress(config: pytest.Config) -> Progress:
             reporter.write(text)
             reporter.flush()
 
-    live = config.get_terminal_writer().hasmarkup
+    def live() -> bool:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        return reporter is not None and bool(reporter.hasmarkup)
+
     return Progress(write, live=live)
 
 
