@@ -11,7 +11,8 @@ import pytest
 from pytest_hil import Board
 
 # The QEMU example has a lab of its own: pytest --hil-lab conftest_examples/qemu/lab.yaml conftest_examples/qemu
-collect_ignore = ["qemu"]
+# The flash-once recipe needs an image: see flash_once/conftest.py.
+collect_ignore = ["qemu", "flash_once"]
 
 
 def pytest_hil_board_acquired(board: Board, config: pytest.Config) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import lzma
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -37,3 +39,24 @@ def test_the_qemu_example_boots_a_real_kernel(
     monkeypatch.setenv("HIL_QEMU_KERNEL", str(qemu_kernel))
     result = pytester.runpytest_subprocess("--hil-lab", "qemu/lab.yaml", "qemu", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+def test_the_flash_once_recipe_flashes_each_board_once_and_boots_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLES, pytester.path / "examples")
+    firmware = pytester.path / "fw-2.0.img.xz"
+    firmware.write_bytes(lzma.compress(os.urandom(64 * 1024) + bytes(4 * 2**20)))
+    monkeypatch.setattr("pytest_hil.progress.DELAY", 0.0)  # show the progress of this small image too
+    result = pytester.runpytest_inprocess(
+        "--hil-lab", "examples/lab.yaml", "examples/flash_once", f"--firmware={firmware}",
+        "--hil-log-dir=logs", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["flash sim-a storage: fw-2.0.img.xz ?###*? 100% 4 MiB of 4 MiB, *"])
+    for board in ("sim-a", "sim-b"):
+        session_log = (pytester.path / "logs" / "session" / f"{board}.console.log").read_text()
+        assert session_log.count("[hil] flash fw-2.0.img.xz") == 1
+        assert "verified sha256" in session_log and "MMC: booting fw-2.0.img" in session_log
+    first_test_logs = list((pytester.path / "logs").glob("*test_the_board_booted_the_flashed_image*/sim-*.console.log"))
+    assert len(first_test_logs) == 1 and "[hil] flash fw-2.0.img.xz" in first_test_logs[0].read_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +71,24 @@ def test_flashing_a_running_board_is_refused_and_keeps_the_disk(board: Board, tm
     vm.off()
     storage.write(second)
     assert (tmp_path / "disk.img").read_bytes() == second.read_bytes()
+
+
+def test_hil_flash_in_another_process_is_refused_while_qemu_runs(board: Board, tmp_path: Path) -> None:
+    """The lock is QEMU's own, so `hil flash` in a second process sees the board running."""
+    vm, storage = parts(board)
+    first = tmp_path / "first.img"
+    first.write_bytes(b"\x01" * MIB)
+    storage.write(first)
+    vm.on()
+    second = tmp_path / "second.img"
+    second.write_bytes(b"\x02" * MIB)
+    command = [sys.executable, "-m", "pytest_hil.cli.main", "--lab", str(tmp_path / "lab.yaml")]
+    result = subprocess.run([*command, "flash", "qemu-01", str(second)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"hil: board qemu-01, resource storage: {tmp_path}/disk.img is in use by a running QEMU: "
+        "power the board off before flashing\n"
+    )
+    vm.off()
+    result = subprocess.run([*command, "flash", "qemu-01", str(second)], capture_output=True, text=True)
+    assert result.returncode == 0 and (tmp_path / "disk.img").read_bytes() == second.read_bytes()

@@ -65,12 +65,12 @@ class Progress:
         write: Callable[[str], None] | None = None,
         *,
         live: bool | Callable[[], bool] = False,
-        delay: float = DELAY,
+        delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.write = write
         self._live = live
-        self.delay = delay
+        self.delay = DELAY if delay is None else delay
         self.clock = clock
 
     @property

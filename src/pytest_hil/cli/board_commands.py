@@ -21,6 +21,7 @@ from pytest_hil.console.shell import console_shell
 from pytest_hil.console.stream import StreamConsole
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power
+from pytest_hil.progress import SILENT, Progress
 
 #: Ctrl-] starts an escape: then `q` leaves, Ctrl-] sends a Ctrl-] to the board.
 ESCAPE = b"\x1d"
@@ -50,7 +51,7 @@ def add_parsers(verbs: Any) -> None:
 
 
 @contextlib.contextmanager
-def open_board(args: argparse.Namespace, log_dir: str | None) -> Iterator[Board | None]:
+def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress = SILENT) -> Iterator[Board | None]:
     """The named board of the lab, with its console logs under `log_dir`; None after reporting why not."""
     lab = load_or_report(lab_path(args))
     if lab is None:
@@ -61,7 +62,9 @@ def open_board(args: argparse.Namespace, log_dir: str | None) -> Iterator[Board 
         print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
         yield None
         return
-    board = Board(spec, lab.path.parent, BoardLogs(spec.name, Path(log_dir) if log_dir else None, lab.secrets))
+    board = Board(
+        spec, lab.path.parent, BoardLogs(spec.name, Path(log_dir) if log_dir else None, lab.secrets), progress
+    )
     try:
         yield board
     finally:

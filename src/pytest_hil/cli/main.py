@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pytest_hil.cli import board_commands, drivers_command, lab_commands
+from pytest_hil.cli import board_commands, drivers_command, flash_command, lab_commands
 from pytest_hil.errors import HilError
 
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab_commands.add_parsers(verbs)
     drivers_command.add_parser(verbs)
     board_commands.add_parsers(verbs)
+    flash_command.add_parser(verbs)
     return parser
 
 

@@ -171,6 +171,8 @@ class BoardLogs:
         self.timestamps = timestamps
         self.logs: dict[str, ConsoleLog] = {}
         self.test_dir: Path | None = None
+        #: Notes of the running test (or of the time before the first), for consoles opened later.
+        self.notes: list[str] = []
 
     def console(self, resource: str) -> ConsoleLog:
         """The log of console `resource` (created on first request, joining a running test)."""
@@ -181,20 +183,26 @@ class BoardLogs:
             self.logs[resource] = log
             if self.test_dir is not None:
                 log.start_test(self.test_dir / f"{log.name}.log")
+            for text in self.notes:
+                log.note(text)
         return log
 
     def note(self, text: str) -> None:
-        """A line for every console log of the board (power changes, resets)."""
+        """A line for every console log of the board (power changes, flashing), also for consoles
+        opened later in the same test: a flash before the console is opened is not lost."""
+        self.notes.append(text)
         for log in self.logs.values():
             log.note(text)
 
     def start_test(self, folder: Path) -> None:
         self.test_dir = folder
+        self.notes = []
         for log in self.logs.values():
             log.start_test(folder / f"{log.name}.log")
 
     def end_test(self) -> list[Path]:
         self.test_dir = None
+        self.notes = []
         return [path for log in self.logs.values() if (path := log.end_test()) is not None]
 
     def close(self) -> None:

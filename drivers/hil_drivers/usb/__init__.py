@@ -1,0 +1,15 @@
+"""USB: hub port power and the SDWire SD-card mux, through pyusb."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hil_drivers.usb.hub import UsbHubPower
+from hil_drivers.usb.sdwire import SdWire
+from pytest_hil import hookimpl
+from pytest_hil.interfaces import Driver
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    return [UsbHubPower, SdWire]

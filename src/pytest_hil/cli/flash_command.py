@@ -1,0 +1,71 @@
+"""`hil flash BOARD IMAGE`: write an image to a board's storage by hand, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pytest_hil.cli.board_commands import open_board
+from pytest_hil.errors import HilError
+from pytest_hil.interfaces import Power, Storage
+from pytest_hil.progress import Progress
+
+
+def add_parser(verbs: Any) -> None:
+    flash = verbs.add_parser(
+        "flash", help="write an image (raw, .gz, .xz, .bz2, .zst; a .bmap beside it is used) to a board's storage"
+    )
+    flash.add_argument("board")
+    flash.add_argument("image", type=Path)
+    flash.add_argument("--resource", help="storage resource (default: the board's one storage)")
+    flash.add_argument("--verify", action="store_true", help="read the written image back and compare")
+    flash.add_argument("--boot", action="store_true", help="power the board off first and on afterwards")
+    flash.add_argument(
+        "--log-dir", default=None, help="keep the board's console log here: the flash notes and, with --boot, the boot"
+    )
+    flash.set_defaults(run=run_flash)
+
+
+def _stderr_progress() -> Progress:
+    def write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    return Progress(write, live=sys.stderr.isatty())
+
+
+def run_flash(args: argparse.Namespace) -> int:
+    if not args.image.is_file():
+        print(f"hil: image {args.image} does not exist", file=sys.stderr)
+        return 1
+    with open_board(args, args.log_dir, _stderr_progress()) as board:
+        if board is None:
+            return 1
+        try:
+            storage = board.resource(args.resource) if args.resource else board.interface("storage")
+            power = board.interface("power") if args.boot else None
+            console = board.spec.shell_console()
+            if args.log_dir and console is not None:
+                board.resource(console)  # its log records the flash and the boot
+        except KeyError as error:
+            print(f"hil: {error.args[0]}", file=sys.stderr)
+            return 1
+        if not isinstance(storage, Storage):
+            print(f"hil: {board.name}.{args.resource} is not storage ({storage.kind})", file=sys.stderr)
+            return 1
+        started = time.monotonic()
+        try:
+            if isinstance(power, Power):
+                power.off()
+            storage.write(args.image, verify=args.verify)
+            if isinstance(power, Power):
+                power.on()
+        except HilError as error:
+            print(f"hil: {error}", file=sys.stderr)
+            return 1
+        checked = ", verified" if args.verify else ""
+        print(f"{board.name}: flashed {args.image.name} in {time.monotonic() - started:.1f} s{checked}")
+        return 0

@@ -1,0 +1,242 @@
+"""A USB bus for pyusb's own lookup code to run against: a backend (`usb.backend.IBackend`) whose
+devices appear and vanish over time and answer control transfers as the hardware does: string
+descriptors, a hub's class requests (descriptor, port power, port status), an FTDI chip's bit modes.
+
+Lab files reach a bus through the drivers' `backend: tests.usb_bus:BUS` option.
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import usb.backend
+import usb.core
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One control transfer as the device saw it."""
+
+    device: str
+    request_type: int
+    request: int
+    value: int
+    index: int
+    data: bytes
+
+
+def _stall() -> usb.core.USBError:
+    return usb.core.USBError("Pipe error", errno.EPIPE)
+
+
+class VirtualDevice:
+    """A device: descriptors, strings, and `control()` for standard requests; subclasses add theirs."""
+
+    device_class = 0
+
+    def __init__(
+        self,
+        vendor: int,
+        product: int,
+        *,
+        serial: str | None = None,
+        name: str = "device",
+        bus: int = 1,
+        ports: tuple[int, ...] = (1,),
+        address: int = 2,
+        bcd_usb: int = 0x0200,
+    ) -> None:
+        self.vendor, self.product, self.serial, self.name = vendor, product, serial, name
+        self.bus, self.ports, self.address, self.bcd_usb = bus, ports, address, bcd_usb
+        self.strings = ["Virtual Devices", name] + ([serial] if serial else [])
+
+    def descriptor(self) -> SimpleNamespace:
+        return SimpleNamespace(
+            bLength=18,
+            bDescriptorType=1,
+            bcdUSB=self.bcd_usb,
+            bDeviceClass=self.device_class,
+            bDeviceSubClass=0,
+            bDeviceProtocol=0,
+            bMaxPacketSize0=64,
+            idVendor=self.vendor,
+            idProduct=self.product,
+            bcdDevice=0x0100,
+            iManufacturer=1,
+            iProduct=2,
+            iSerialNumber=3 if self.serial else 0,
+            bNumConfigurations=1,
+            address=self.address,
+            bus=self.bus,
+            port_number=self.ports[-1],
+            port_numbers=self.ports,
+            speed=3,
+        )
+
+    def control(self, request_type: int, request: int, value: int, index: int, data: bytes, length: int) -> bytes:
+        """Answer a control transfer: the bytes of an IN request's data stage (b"" for OUT)."""
+        if request_type == 0x80 and request == 0x06 and value >> 8 == 3:  # GET_DESCRIPTOR, string
+            number = value & 0xFF
+            if number == 0:
+                return bytes([4, 3, 0x09, 0x04])  # one language: en-US
+            if number > len(self.strings):
+                raise _stall()
+            text = self.strings[number - 1].encode("utf-16-le")
+            return bytes([2 + len(text), 3]) + text
+        raise _stall()
+
+
+class VirtualHub(VirtualDevice):
+    """A hub with `ports` downstream ports whose power it switches per port, ganged or never.
+
+    `on_power(port, on)` is called when a port's power changes, so a test can plug in or pull out
+    what hangs on that port, as cutting VBUS does.
+    """
+
+    device_class = 9
+
+    def __init__(
+        self,
+        vendor: int = 0x2109,
+        product: int = 0x2817,
+        *,
+        port_count: int = 4,
+        switching: str = "per-port",
+        on_power: Callable[[int, bool], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(vendor, product, name="USB2.0 Hub", **kwargs)
+        self.port_count = port_count
+        self.switching = switching
+        self.powered = dict.fromkeys(range(1, port_count + 1), True)
+        self.on_power = on_power
+
+    def control(self, request_type: int, request: int, value: int, index: int, data: bytes, length: int) -> bytes:
+        superspeed = self.bcd_usb >= 0x0300
+        if request_type == 0xA0 and request == 0x06 and value >> 8 == (0x2A if superspeed else 0x29):
+            characteristics = {"ganged": 0, "per-port": 1, "never": 2}[self.switching]
+            return bytes([9, value >> 8, self.port_count, characteristics, 0, 50, 100, 0, 0xFF])[:length]
+        if request_type == 0x23 and request in (0x01, 0x03) and value == 8:  # CLEAR/SET_FEATURE PORT_POWER
+            if not 1 <= index <= self.port_count or self.switching == "never":
+                raise _stall()
+            on = request == 0x03
+            targets = list(self.powered) if self.switching == "ganged" else [index]
+            for port in targets:
+                if self.powered[port] != on:
+                    self.powered[port] = on
+                    if self.on_power is not None:
+                        self.on_power(port, on)
+            return b""
+        if request_type == 0xA3 and request == 0x00:  # GET_STATUS of a port
+            if not 1 <= index <= self.port_count:
+                raise _stall()
+            status = (0x0200 if superspeed else 0x0100) if self.powered[index] else 0
+            return status.to_bytes(2, "little") + bytes(2)
+        return super().control(request_type, request, value, index, data, length)
+
+
+class VirtualSdWire(VirtualDevice):
+    """An SDWire: an FTDI FT200X whose CBUS0 pin (in CBUS bit-bang mode) gives the card to the host
+    (high) or the board (low). `on_select(host)` is called when the card changes sides."""
+
+    def __init__(self, serial: str = "sd-wire_11", on_select: Callable[[bool], None] | None = None, **kwargs: Any):
+        super().__init__(0x04E8, 0x6001, serial=serial, name="sd-wire", **kwargs)
+        self.host = False
+        self.on_select = on_select
+
+    def control(self, request_type: int, request: int, value: int, index: int, data: bytes, length: int) -> bytes:
+        if request_type == 0x40 and request == 0x0B:  # SET_BITMODE
+            mode, mask = value >> 8, value & 0xFF
+            if mode == 0x20 and mask & 0x10:  # CBUS bit-bang, CBUS0 an output
+                host = bool(mask & 0x01)
+                if host != self.host:
+                    self.host = host
+                    if self.on_select is not None:
+                        self.on_select(host)
+            return b""
+        if request_type == 0xC0 and request == 0x0C:  # READ_PINS
+            return bytes([0xF0 | int(self.host)])
+        return super().control(request_type, request, value, index, data, length)
+
+
+class VirtualBus(usb.backend.IBackend):  # type: ignore[misc]
+    """The backend: the devices now plugged in, and every control transfer made."""
+
+    def __init__(self) -> None:
+        self.devices: list[VirtualDevice] = []
+        self.transfers: list[Transfer] = []
+        self.lock = threading.Lock()
+
+    def plug(self, device: VirtualDevice, after: float = 0.0) -> None:
+        """Plug `device` in now, or `after` seconds from now (it enumerates late)."""
+        if after:
+            threading.Timer(after, self.plug, (device,)).start()
+            return
+        with self.lock:
+            self.devices.append(device)
+
+    def unplug(self, device: VirtualDevice) -> None:
+        with self.lock:
+            if device in self.devices:
+                self.devices.remove(device)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.devices.clear()
+            self.transfers.clear()
+
+    # usb.backend.IBackend
+
+    def enumerate_devices(self) -> list[VirtualDevice]:
+        with self.lock:
+            return list(self.devices)
+
+    def get_device_descriptor(self, dev: VirtualDevice) -> SimpleNamespace:
+        return dev.descriptor()
+
+    def get_parent(self, dev: VirtualDevice) -> None:
+        return None
+
+    def open_device(self, dev: VirtualDevice) -> VirtualDevice:
+        self._present(dev)
+        return dev
+
+    def close_device(self, dev_handle: VirtualDevice) -> None:
+        pass
+
+    def ctrl_transfer(
+        self,
+        dev_handle: VirtualDevice,
+        bmRequestType: int,
+        bRequest: int,
+        wValue: int,
+        wIndex: int,
+        data: array.array[int],
+        timeout: int,
+    ) -> int:
+        self._present(dev_handle)
+        inbound = bool(bmRequestType & 0x80)
+        sent = b"" if inbound else bytes(data)
+        with self.lock:
+            self.transfers.append(Transfer(dev_handle.name, bmRequestType, bRequest, wValue, wIndex, sent))
+        answer = dev_handle.control(bmRequestType, bRequest, wValue, wIndex, sent, len(data) if inbound else 0)
+        if not inbound:
+            return len(sent)
+        count = min(len(answer), len(data))
+        data[:count] = array.array("B", answer[:count])
+        return count
+
+    def _present(self, dev: VirtualDevice) -> None:
+        with self.lock:
+            if dev not in self.devices:
+                raise usb.core.USBError("No such device (it may have been disconnected)", errno.ENODEV)
+
+
+#: The bus lab files name with `backend: tests.usb_bus:BUS`.
+BUS = VirtualBus()
