@@ -24,7 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_hil_board_acquired(board: Board, config: pytest.Config) -> None:
     """Power off, write the image (read back to be sure), boot it."""
     power, storage = board.interface("power"), board.interface("storage")
-    assert isinstance(power, Power) and isinstance(storage, Storage)
+    assert isinstance(power, Power)
+    assert isinstance(storage, Storage)
     power.off()
     storage.write(config.getoption("firmware"), verify=True)
     power.on()
