@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import lzma
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,50 +18,81 @@ from pytest_hil.storage.bmap import write_bmap
 MIB = 1024 * 1024
 
 
+#: A 256 MiB disk: random data at the start, middle and end, zeros between (like a partitioned disk).
+SIZE_MIB = 256
+DATA_MIB = (0, 1, 128, 255)
+
+
 @pytest.fixture(scope="module")
 def raw_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """32 MiB: random data at the start, middle and end, zeros between (like a partitioned disk)."""
     path = tmp_path_factory.mktemp("images") / "disk.img"
     with open(path, "wb") as image:
-        for index in range(32):
-            image.write(os.urandom(MIB) if index in (0, 1, 15, 31) else bytes(MIB))
+        for index in range(SIZE_MIB):
+            image.write(os.urandom(MIB) if index in DATA_MIB else bytes(MIB))
     return path
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(8 * MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _zstd_open(path: Path, mode: str) -> object:
+    zstandard = pytest.importorskip("zstandard")
+    return zstandard.open(path, mode, cctx=zstandard.ZstdCompressor(level=3))
 
 
 def compressed(raw: Path, suffix: str) -> Path:
+    """`raw` compressed as its suffix says, streamed (made once per module)."""
     path = raw.with_name(raw.name + suffix)
     if not path.exists():
-        opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}[suffix]
-        with opener(path, "wb") as out:  # type: ignore[operator]
-            out.write(raw.read_bytes())
+        openers = {
+            ".gz": lambda p, m: gzip.open(p, m, compresslevel=1),
+            ".xz": lambda p, m: lzma.open(p, m, preset=0),
+            ".bz2": lambda p, m: bz2.open(p, m, compresslevel=1),
+            ".zst": _zstd_open,
+        }
+        with open(raw, "rb") as source, openers[suffix](path, "wb") as out:  # type: ignore[no-untyped-call]
+            while chunk := source.read(8 * MIB):
+                out.write(chunk)
     return path
 
 
-@pytest.mark.parametrize("suffix", ["", ".gz", ".xz", ".bz2"])
-def test_every_form_is_written_byte_exact(raw_image: Path, tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize("suffix", ["", ".gz", ".xz", ".bz2", ".zst"])
+def test_every_form_of_a_256_mib_image_is_written_byte_exact(raw_image: Path, tmp_path: Path, suffix: str) -> None:
     image = compressed(raw_image, suffix) if suffix else raw_image
     report = write_image(image, tmp_path / "target", verify=True)
     assert sha256(tmp_path / "target") == sha256(raw_image)
-    assert report.size == 32 * MIB and report.written == 32 * MIB
+    assert report.size == SIZE_MIB * MIB and report.written == SIZE_MIB * MIB
     assert report.sha256 == sha256(raw_image)
+
+
+def test_zst_without_zstandard_says_what_to_install(
+    raw_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = tmp_path / "disk.img.zst"
+    image.write_bytes(b"\x28\xb5\x2f\xfd")
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    with pytest.raises(ImageError, match=r"\.zst needs the zstandard package \(pip install zstandard\)"):
+        write_image(image, tmp_path / "target")
 
 
 def test_zero_skipping_writes_only_data_and_still_reads_back_exact(raw_image: Path, tmp_path: Path) -> None:
     report = write_image(raw_image, tmp_path / "target", skip_zeros=True, verify=True)
-    assert report.written == 4 * MIB and report.skipped == 28 * MIB
+    assert report.written == len(DATA_MIB) * MIB and report.skipped == (SIZE_MIB - len(DATA_MIB)) * MIB
     assert sha256(tmp_path / "target") == sha256(raw_image)
     assert os.stat(tmp_path / "target").st_blocks * 512 < 8 * MIB  # the zeros are holes
+    assert report.size == SIZE_MIB * MIB
 
 
 def test_a_bmap_writes_its_ranges_and_checks_them(raw_image: Path, tmp_path: Path) -> None:
     bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
     assert read_bmap(tmp_path / "disk.img.bmap") == bmap
     report = write_image(compressed(raw_image, ".xz"), tmp_path / "target", bmap=bmap, verify=True)
-    assert report.written == 4 * MIB
+    assert report.written == len(DATA_MIB) * MIB
     assert sha256(tmp_path / "target") == sha256(raw_image)
 
 
@@ -68,7 +100,7 @@ def test_a_bmap_checksum_mismatch_fails(raw_image: Path, tmp_path: Path) -> None
     bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
     changed = tmp_path / "changed.img"
     data = bytearray(raw_image.read_bytes())
-    data[15 * MIB + 100] ^= 0xFF
+    data[128 * MIB + 100] ^= 0xFF
     changed.write_bytes(data)
     with pytest.raises(ImageError, match=rf"image {changed}: blocks \d+-\d+ do not match the bmap's checksum"):
         write_image(changed, tmp_path / "target", bmap=bmap)
@@ -85,7 +117,7 @@ def test_an_edited_bmap_file_is_refused(raw_image: Path, tmp_path: Path) -> None
 def test_an_image_smaller_than_its_bmap_says_fails(raw_image: Path, tmp_path: Path) -> None:
     bmap = write_bmap(raw_image, tmp_path / "disk.img.bmap")
     short = tmp_path / "short.img"
-    short.write_bytes(raw_image.read_bytes()[: 20 * MIB])
+    short.write_bytes(raw_image.read_bytes()[: 200 * MIB])
     with pytest.raises(ImageError, match=r"is smaller than its bmap says"):
         write_image(short, tmp_path / "target", bmap=bmap)
 
@@ -113,5 +145,5 @@ def test_a_missing_image_is_named(tmp_path: Path) -> None:
 def test_progress_is_reported(raw_image: Path, tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     write_image(raw_image, tmp_path / "target", progress=lambda done, total: seen.append((done, total)))
-    assert seen[-1] == (32 * MIB, 32 * MIB)
+    assert seen[-1] == (SIZE_MIB * MIB, SIZE_MIB * MIB)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -1,0 +1,116 @@
+"""block-storage on a real block device (a loop device): device sizes, zeros written, bmap, too-big images."""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.board import Board
+from pytest_hil.errors import DriverError
+from pytest_hil.interfaces import Storage
+from pytest_hil.lab import load_lab
+from pytest_hil.storage.bmap import write_bmap
+
+MIB = 2**20
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Attach a loop device of the given size (filled with 0xAA, like a used card); skips where the
+    machine does not allow loop devices (they need root)."""
+    attached: list[str] = []
+
+    def attach(size: int) -> Path:
+        backing = tmp_path / f"backing-{len(attached)}.bin"
+        with open(backing, "wb") as file:
+            for _ in range(size // MIB):
+                file.write(b"\xaa" * MIB)
+        result = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"no loop device here (losetup: {result.stderr.strip() or 'not found'})")
+        attached.append(result.stdout.strip())
+        return Path(attached[-1])
+
+    try:
+        yield attach
+    finally:
+        for device in attached:
+            subprocess.run(["losetup", "-d", device], check=False)
+
+
+def block_storage(tmp_path: Path, options: str) -> tuple[Storage, Board]:
+    (tmp_path / "lab.yaml").write_text(
+        f"version: 1\nboards:\n  b:\n    resources:\n      storage: {{driver: block-storage, {options}}}\n"
+    )
+    board = Board(load_lab(tmp_path / "lab.yaml").boards["b"], tmp_path)
+    board.logs.console("console")
+    storage = board.storage
+    assert isinstance(storage, Storage)
+    return storage, board
+
+
+def image_of(tmp_path: Path, mib: int, data_at: tuple[int, ...]) -> tuple[Path, bytes]:
+    payload = b"".join(os.urandom(MIB) if index in data_at else bytes(MIB) for index in range(mib))
+    path = tmp_path / "disk.img"
+    path.write_bytes(payload)
+    return path, payload
+
+
+def read_device(device: Path, size: int) -> bytes:
+    with open(device, "rb") as file:
+        return file.read(size)
+
+
+def test_a_device_gets_every_byte_of_the_image_zeros_included(
+    loop_device: Callable[[int], Path], tmp_path: Path
+) -> None:
+    device = loop_device(64 * MIB)
+    image, payload = image_of(tmp_path, 48, (0, 47))
+    storage, board = block_storage(tmp_path, f"path: {device}, min_size: {32 * MIB}")
+    storage.write(image, verify=True)
+    assert read_device(device, len(payload)) == payload  # the old card's 0xAA is gone under the zeros
+    assert read_device(device, 64 * MIB)[len(payload) :] == b"\xaa" * (16 * MIB)
+    assert "(50331648 written)" in board.logs.logs["console"].recent_lines()
+
+
+def test_a_bmap_writes_only_its_ranges_on_a_device(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
+    device = loop_device(64 * MIB)
+    image, payload = image_of(tmp_path, 48, (0, 47))
+    write_bmap(image, tmp_path / "disk.img.bmap")
+    packed = tmp_path / "disk.img.xz"
+    packed.write_bytes(lzma.compress(payload, preset=0))
+    storage, _ = block_storage(tmp_path, f"path: {device}")
+    storage.write(packed, verify=True)
+    written = read_device(device, len(payload))
+    assert written[:MIB] == payload[:MIB] and written[47 * MIB :] == payload[47 * MIB :]
+    assert written[MIB : 47 * MIB] == b"\xaa" * (46 * MIB)  # unmapped: left as it was
+    assert hashlib.sha256(written[:MIB]).digest() == hashlib.sha256(payload[:MIB]).digest()
+
+
+def test_an_image_larger_than_the_device_fails_naming_both(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
+    device = loop_device(16 * MIB)
+    image, _ = image_of(tmp_path, 24, (0,))
+    storage, board = block_storage(tmp_path, f"path: {device}")
+    with pytest.raises(DriverError) as raised:
+        storage.write(image)
+    assert str(raised.value) == (
+        f"board b, resource storage: image {image} does not fit {device} ({16 * MIB} bytes): it is larger"
+    )
+    assert "[hil] flash failed: image" in board.logs.logs["console"].recent_lines()
+    write_bmap(image, tmp_path / "disk.img.bmap")
+    with pytest.raises(DriverError, match=rf"image {image} \({24 * MIB} bytes\) does not fit {device} \("):
+        storage.write(image)
+
+
+def test_a_device_below_min_size_is_refused(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
+    device = loop_device(8 * MIB)
+    image, _ = image_of(tmp_path, 1, (0,))
+    storage, _ = block_storage(tmp_path, f"path: {device}, min_size: {16 * MIB}")
+    with pytest.raises(DriverError, match=rf"{device} holds {8 * MIB} bytes, less than min_size {16 * MIB}"):
+        storage.write(image)
