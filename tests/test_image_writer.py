@@ -9,6 +9,7 @@ import lzma
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -40,22 +41,23 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _zstd_open(path: Path, mode: str) -> object:
+def _compressor(path: Path, suffix: str) -> IO[bytes]:
+    """A file that compresses what is written to it as `suffix` says (fast settings: test data)."""
+    if suffix == ".gz":
+        return gzip.open(path, "wb", compresslevel=1)
+    if suffix == ".xz":
+        return lzma.open(path, "wb", preset=0)
+    if suffix == ".bz2":
+        return bz2.open(path, "wb", compresslevel=1)
     zstandard = pytest.importorskip("zstandard")
-    return zstandard.open(path, mode, cctx=zstandard.ZstdCompressor(level=3))
+    return zstandard.open(path, "wb", cctx=zstandard.ZstdCompressor(level=3))  # type: ignore[no-any-return]
 
 
 def compressed(raw: Path, suffix: str) -> Path:
     """`raw` compressed as its suffix says, streamed (made once per module)."""
     path = raw.with_name(raw.name + suffix)
     if not path.exists():
-        openers = {
-            ".gz": lambda p, m: gzip.open(p, m, compresslevel=1),
-            ".xz": lambda p, m: lzma.open(p, m, preset=0),
-            ".bz2": lambda p, m: bz2.open(p, m, compresslevel=1),
-            ".zst": _zstd_open,
-        }
-        with open(raw, "rb") as source, openers[suffix](path, "wb") as out:  # type: ignore[no-untyped-call]
+        with open(raw, "rb") as source, _compressor(path, suffix) as out:
             while chunk := source.read(8 * MIB):
                 out.write(chunk)
     return path

@@ -6,7 +6,7 @@ import bz2
 import gzip
 import lzma
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from pytest_hil.errors import HilError
 
@@ -39,7 +39,7 @@ def open_image(path: Path) -> IO[bytes]:
             import zstandard
         except ImportError:
             raise ImageError(f"image {path}: .zst needs the zstandard package (pip install zstandard)") from None
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # type: ignore[no-any-return]
+        return cast(IO[bytes], zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
     return open(path, "rb")
 
 
