@@ -114,3 +114,28 @@ def test_a_device_below_min_size_is_refused(loop_device: Callable[[int], Path], 
     storage, _ = block_storage(tmp_path, f"path: {device}, min_size: {16 * MIB}")
     with pytest.raises(DriverError, match=rf"{device} holds {8 * MIB} bytes, less than min_size {16 * MIB}"):
         storage.write(image)
+
+
+def test_discard_lets_zero_blocks_be_skipped_on_a_device_that_then_reads_zeros(
+    loop_device: Callable[[int], Path], tmp_path: Path
+) -> None:
+    device = loop_device(64 * MIB)  # a loop device discards by punching holes: it reads zeros after
+    image, payload = image_of(tmp_path, 48, (0, 47))
+    storage, board = block_storage(tmp_path, f"path: {device}, skip_zeros: discard")
+    storage.write(image, verify=True)
+    assert read_device(device, 64 * MIB) == payload + bytes(16 * MIB)  # all discarded, data written back
+    lines = board.logs.logs["console"].recent_lines()
+    assert "it reads zeros, zero blocks are skipped" in lines and f"({2 * MIB} written)" in lines
+
+
+def test_discard_reports_false_where_it_cannot_promise_zeros(tmp_path: Path) -> None:
+    from pytest_hil.storage.discard import discard
+
+    unsupported = tmp_path / "not-a-device.bin"
+    unsupported.write_bytes(b"\xaa" * MIB)
+    fd = os.open(unsupported, os.O_RDWR)
+    try:
+        assert discard(fd, MIB) is False  # BLKDISCARD on a regular file: refused
+    finally:
+        os.close(fd)
+    assert unsupported.read_bytes() == b"\xaa" * MIB

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Storage
+from pytest_hil.storage.discard import discard
 from pytest_hil.storage.flash import flash, read_back, wait_for
 from pytest_hil.storage.writer import target_size
 
@@ -17,8 +19,12 @@ class BlockStorageOptions:
     path: Path = field(metadata={"help": "the device (/dev/disk/by-id/...) or a file"})
     wait: float = field(default=10.0, metadata={"help": "seconds for the device to appear (it may enumerate late)"})
     min_size: int = field(default=0, metadata={"help": "refuse a device smaller than this many bytes"})
-    skip_zeros: Literal["auto", "yes", "no"] = field(
-        default="auto", metadata={"help": "skip all-zero blocks: auto = on files, never on devices"}
+    skip_zeros: Literal["auto", "yes", "no", "discard"] = field(
+        default="auto",
+        metadata={
+            "help": "skip all-zero blocks: auto = on files, never on devices; discard = discard the device "
+            "first and skip if it then reads zeros"
+        },
     )
 
 
@@ -41,9 +47,24 @@ class BlockStorage(Storage):
 
     def write(self, image: str | Path, verify: bool = False) -> None:
         target = self._target()
-        is_file = target_size(target) is None
-        skip = self.options.skip_zeros == "yes" or (self.options.skip_zeros == "auto" and is_file)
+        size = target_size(target)
+        setting = self.options.skip_zeros
+        skip = setting == "yes" or (setting in ("auto", "discard") and size is None)
+        if setting == "discard" and size is not None:
+            skip = self._discard(target, size)
         flash(self.context, Path(image), target, verify=verify, skip_zeros=skip)
+
+    def _discard(self, target: Path, size: int) -> bool:
+        fd = os.open(target, os.O_RDWR)
+        try:
+            zeroed = discard(fd, size)
+        finally:
+            os.close(fd)
+        self.context.logs.note(
+            f"[hil] discarded {target}: "
+            + ("it reads zeros, zero blocks are skipped" if zeroed else "it keeps its data, every block is written")
+        )
+        return zeroed
 
     def read(self, dest: str | Path, size: int) -> None:
         read_back(self.context, self._target(), Path(dest), size)
