@@ -125,7 +125,7 @@ def main() -> None:
             board.close()
         kernel = options.kernel or next(iter(sorted(Path(".ci/cache/kernel/boot").glob("vmlinuz-*"))), None)
         if kernel is None:
-            print("\nQEMU board: skipped (no kernel: run .ci/qemu-board-deps or pass --kernel)", file=sys.stderr)
+            print("\nQEMU board: skipped (no kernel: run .ci/stand-ins or pass --kernel)", file=sys.stderr)
             return
         from hil_drivers.qemu.initramfs import build_initramfs
 

@@ -1,0 +1,46 @@
+"""Board leases: exclusive, expiring, FIFO-queued, kept in SQLite on this host or PostgreSQL for a lab."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pytest_hil.leases.holder import Holder
+from pytest_hil.leases.keeper import HeldLease, LeaseLost
+from pytest_hil.leases.store import Grant, HistoryEntry, LeaseError, LeaseInfo, LeaseStore, LeaseTimeout, Waiting
+
+__all__ = [
+    "Grant",
+    "HeldLease",
+    "HistoryEntry",
+    "Holder",
+    "LeaseError",
+    "LeaseInfo",
+    "LeaseLost",
+    "LeaseStore",
+    "LeaseTimeout",
+    "Waiting",
+    "default_url",
+    "open_store",
+]
+
+
+def default_url() -> str:
+    """The embedded store: a file in the user's state folder."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return f"sqlite:///{state / 'pytest-hil' / 'leases.db'}"
+
+
+def open_store(url: str | None, ttl: float = 30.0) -> LeaseStore:
+    """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date."""
+    url = url or default_url()
+    if url.startswith("sqlite://"):
+        from pytest_hil.leases.sqlite import SqliteBackend
+
+        path = url.removeprefix("sqlite://")
+        return LeaseStore(SqliteBackend(Path(path).expanduser()), ttl)
+    if url.startswith(("postgresql://", "postgres://")):
+        from pytest_hil.leases.postgres import PostgresBackend
+
+        return LeaseStore(PostgresBackend(url), ttl)
+    raise LeaseError(f"lease store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")

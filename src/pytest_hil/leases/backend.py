@@ -1,0 +1,63 @@
+"""What a lease store needs from its database: connections, one exclusive transaction at a time, the
+time, and a way to sleep until another process changes something."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+#: Schema versions and the statements that bring a store from the previous version to each.
+#: `{serial}` is the dialect's auto-numbered primary key.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE hil_leases (board TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL,"
+        " since DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL, waited DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE hil_waiters (id {serial}, token TEXT NOT NULL, slots TEXT NOT NULL, holder TEXT NOT NULL,"
+        " since DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE hil_history (id {serial}, board TEXT NOT NULL, holder TEXT NOT NULL,"
+        " started DOUBLE PRECISION NOT NULL, ended DOUBLE PRECISION NOT NULL, outcome TEXT NOT NULL, reason TEXT)",
+        "CREATE INDEX hil_history_board ON hil_history (board, ended)",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+class Backend(abc.ABC):
+    """One database kind. Statements use `?` placeholders; backends translate them."""
+
+    #: The dialect's auto-numbered primary key column type.
+    serial: str
+
+    @abc.abstractmethod
+    def connect(self) -> Any:
+        """A new DB-API connection, autocommit off."""
+
+    @abc.abstractmethod
+    def begin(self, connection: Any) -> Any:
+        """Start a transaction that excludes every other writer; return a cursor in it."""
+
+    @abc.abstractmethod
+    def now(self, cursor: Any) -> float:
+        """Seconds since the epoch, by the clock all holders share."""
+
+    def changed(self, cursor: Any) -> None:  # noqa: B027 - SQLite needs nothing: waiters see its data_version
+        """Tell waiters something changed (called inside the transaction that changed it)."""
+
+    @abc.abstractmethod
+    def mark(self) -> Any:
+        """Where the store stands now; taken before a look, so `wait` misses no change after it."""
+
+    @abc.abstractmethod
+    def wait(self, mark: Any, timeout: float) -> None:
+        """Sleep until a change is committed after `mark`, or `timeout` seconds pass."""
+
+    @abc.abstractmethod
+    def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
+        """Run one statement written with `?` placeholders."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for messages (no password)."""
+
+    def close(self) -> None:  # noqa: B027
+        """Close connections held for waiting."""

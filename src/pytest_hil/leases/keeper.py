@@ -1,0 +1,77 @@
+"""A lease this process holds: renewed in the background, and known to be lost before the next
+board action if renewal failed (the board may be someone else's by then)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from pytest_hil.errors import HilError
+from pytest_hil.leases.store import Grant, LeaseStore
+
+
+class LeaseLost(HilError):
+    """The lease ended without this process releasing it (expired, forced, store unreachable)."""
+
+
+class HeldLease:
+    """Renews `grant` every ttl/3 until released; `check()` raises `LeaseLost` once it is gone."""
+
+    def __init__(self, store: LeaseStore, grant: Grant, ttl: float) -> None:
+        self.store = store
+        self.grant = grant
+        self.ttl = ttl
+        self.boards = set(grant.boards)
+        self.lost: dict[str, str] = {}
+        self.stop = threading.Event()
+        self.renewed = time.monotonic()
+        self.thread = threading.Thread(target=self._renew_loop, name="hil-lease-renewal", daemon=True)
+        self.thread.start()
+
+    def _renew_loop(self) -> None:
+        while not self.stop.wait(self.ttl / 3):
+            try:
+                still = set(self.store.renew(self.grant.token, self.ttl))
+            except Exception as error:  # the store is unreachable: the lease dies at its expiry
+                if time.monotonic() - self.renewed > self.ttl:
+                    self._lose(self.boards, f"renewal failed for {self.ttl:g} s: {error}")
+                continue
+            self.renewed = time.monotonic()
+            if self.stop.is_set():  # released while renewing
+                return
+            gone = self.boards - still
+            if gone:
+                self._lose(gone, self._why(gone))
+
+    def _why(self, boards: set[str]) -> str:
+        reasons = []
+        for board in sorted(boards):
+            ended = self.store.history(limit=1, board=board)
+            if ended and ended[0].outcome == "forced":
+                reasons.append(f"{board}: released by force ({ended[0].reason})")
+            elif ended and ended[0].outcome == "expired":
+                reasons.append(f"{board}: expired (not renewed within {self.ttl:g} s)")
+            else:
+                reasons.append(f"{board}: ended by the store")
+        return "; ".join(reasons)
+
+    def _lose(self, boards: set[str], reason: str) -> None:
+        for board in boards:
+            self.lost.setdefault(board, reason)
+        self.boards -= boards
+
+    def check(self, board: str | None = None) -> None:
+        """Raise `LeaseLost` if the lease (on `board`, or on any board) is gone."""
+        if board is not None and board in self.lost:
+            raise LeaseLost(f"lease on board {board} lost: {self.lost[board]}")
+        if board is None and self.lost:
+            first = sorted(self.lost)[0]
+            raise LeaseLost(f"lease on board {first} lost: {self.lost[first]}")
+
+    def release(self, outcome: str = "released", reason: str | None = None, board: str | None = None) -> list[str]:
+        """End the lease (or its part on `board`); the renewal stops with the last board."""
+        released = self.store.release(self.grant.token, outcome, reason, board)
+        self.boards -= set(released) if board is None else {board}
+        if board is None or not self.boards:
+            self.stop.set()
+        return released

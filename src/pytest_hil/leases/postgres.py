@@ -1,0 +1,71 @@
+"""Leases in PostgreSQL (psycopg 3), for labs whose boards hang on several hosts: every change runs
+under one transaction-scoped advisory lock, times come from the server's clock (holders' clocks may
+disagree), and waiters sleep on LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from pytest_hil.errors import DriverUnavailable
+from pytest_hil.leases.backend import Backend
+
+#: Key of the advisory lock that serializes lease changes ("hil" in ASCII).
+LOCK_KEY = 0x68696C
+CHANNEL = "hil_leases"
+
+
+class PostgresBackend(Backend):
+    serial = "BIGSERIAL PRIMARY KEY"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise DriverUnavailable(
+                "a postgresql:// lease store needs psycopg: pip install 'pytest-hil[postgres]'"
+            ) from None
+        self.psycopg = psycopg
+        self.url = url
+        self.local = threading.local()
+
+    def connect(self) -> Any:
+        return self.psycopg.connect(self.url, autocommit=False, connect_timeout=10)
+
+    def begin(self, connection: Any) -> Any:
+        cursor = connection.cursor()
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        return cursor
+
+    def now(self, cursor: Any) -> float:
+        return float(cursor.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
+
+    def changed(self, cursor: Any) -> None:
+        cursor.execute(f"NOTIFY {CHANNEL}")
+
+    def _listener(self) -> Any:
+        listener = getattr(self.local, "listener", None)
+        if listener is None:
+            listener = self.local.listener = self.psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            listener.execute(f"LISTEN {CHANNEL}")
+        return listener
+
+    def mark(self) -> None:
+        self._listener()  # listening from now on: a NOTIFY after this point is queued for `wait`
+
+    def wait(self, mark: Any, timeout: float) -> None:
+        for _ in self._listener().notifies(timeout=timeout, stop_after=1):
+            break
+
+    def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
+        return cursor.execute(statement.replace("?", "%s"), parameters)
+
+    def describe(self) -> str:
+        return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", self.url)
+
+    def close(self) -> None:
+        listener = getattr(self.local, "listener", None)
+        if listener is not None:
+            listener.close()
+            self.local.listener = None

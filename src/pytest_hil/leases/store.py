@@ -1,0 +1,381 @@
+"""The lease store: exclusive, expiring board leases with FIFO waiting, the same on every backend.
+
+Rules, checked inside one exclusive transaction per change:
+- a board has at most one lease row; a lease past its expiry is ended as `expired` by the next
+  transaction that looks, so a holder killed with SIGKILL loses its boards within the TTL;
+- a request asks for one board per *slot* (each slot lists the boards that would do, best first), all
+  slots at once or none; a request that cannot be granted queues as a waiter row, and a waiter may
+  only take a board no earlier live waiter could use: one global order (the waiter id), so requests
+  for overlapping sets never deadlock and each board's queue is FIFO;
+- only the token's owner releases; `force_release` ends a lease as `forced`, with a reason, recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from pytest_hil.errors import HilError
+from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
+from pytest_hil.leases.holder import Holder
+
+#: Outcomes after which a board is tried last by requests that could use another.
+FAILED_OUTCOMES = ("broken", "expired")
+
+
+class LeaseError(HilError):
+    """A lease store that cannot be used (unreachable, newer schema)."""
+
+
+class LeaseTimeout(HilError):
+    """A board stayed busy for longer than the caller would wait."""
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """A lease as others see it."""
+
+    board: str
+    holder: Holder
+    since: float
+    expires: float
+    waited: float
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A granted request: the token that releases it and one board per slot."""
+
+    token: str
+    boards: tuple[str, ...]
+    waited: float
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    board: str
+    holder: Holder
+    started: float
+    ended: float
+    outcome: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a waiting request is told each time the store changes: who holds the boards it wants."""
+
+    holders: tuple[LeaseInfo, ...]
+    ahead: int
+
+
+class LeaseStore:
+    """Leases on one backend; `ttl` is the default lifetime without a renewal."""
+
+    def __init__(self, backend: Backend, ttl: float = 30.0) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.local = threading.local()
+        self.migrate()
+
+    # plumbing
+
+    def _connection(self) -> Any:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            try:
+                connection = self.local.connection = self.backend.connect()
+            except Exception as error:
+                raise LeaseError(f"lease store {self.backend.describe()}: {error}") from None
+        return connection
+
+    def _transaction(self, work: Callable[[Any, float], Any]) -> Any:
+        """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error."""
+        connection = self._connection()
+        cursor = self.backend.begin(connection)
+        try:
+            result = work(cursor, self.backend.now(cursor))
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+        return result
+
+    def _run(self, cursor: Any, statement: str, *parameters: Any) -> Any:
+        return self.backend.execute(cursor, statement, parameters)
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; returns its version."""
+
+        def work(cursor: Any, now: float) -> int:
+            self._run(cursor, "CREATE TABLE IF NOT EXISTS hil_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self._run(cursor, "SELECT value FROM hil_meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise LeaseError(
+                    f"lease store {self.backend.describe()} has schema version {version}; this pytest-hil "
+                    f"knows up to {SCHEMA_VERSION}: upgrade pytest-hil"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    self._run(cursor, statement.format(serial=self.backend.serial))
+            if version != SCHEMA_VERSION:
+                self._run(cursor, "DELETE FROM hil_meta WHERE key = 'schema_version'")
+                self._run(cursor, "INSERT INTO hil_meta VALUES ('schema_version', ?)", str(SCHEMA_VERSION))
+            return SCHEMA_VERSION
+
+        return int(self._transaction(work))
+
+    def _expire(self, cursor: Any, now: float) -> None:
+        """End leases past their expiry and forget waiters that stopped renewing."""
+        expired = self._run(cursor, "SELECT board, holder, since FROM hil_leases WHERE expires < ?", now).fetchall()
+        for board, holder, since in expired:
+            self._history(cursor, board, holder, since, now, "expired", "the holder stopped renewing")
+        if expired:
+            self._run(cursor, "DELETE FROM hil_leases WHERE expires < ?", now)
+            self.backend.changed(cursor)
+        self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
+
+    def _history(
+        self, cursor: Any, board: str, holder: str, since: float, now: float, outcome: str, reason: str | None
+    ) -> None:
+        self._run(
+            cursor,
+            "INSERT INTO hil_history (board, holder, started, ended, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            board, holder, since, now, outcome, reason,
+        )  # fmt: skip
+
+    # requests
+
+    def acquire(
+        self,
+        slots: Sequence[Sequence[str]],
+        holder: Holder,
+        *,
+        ttl: float | None = None,
+        timeout: float | None = None,
+        on_wait: Callable[[Waiting], None] | None = None,
+    ) -> Grant:
+        """One board per slot, all at once, waiting in line for busy ones; `LeaseTimeout` after
+        `timeout` seconds (None: wait as long as it takes). `on_wait` hears who holds what."""
+        ttl = self.ttl if ttl is None else ttl
+        token = secrets.token_hex(16)
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+        waiter: int | None = None
+        last_told: Waiting | None = None
+        try:
+            while True:
+                mark = self.backend.mark()
+                attempt = partial(
+                    self._try, slots=slots, holder=holder, token=token, ttl=ttl, waiter=waiter, started=started
+                )
+                result = self._transaction(attempt)
+                if isinstance(result, Grant):
+                    waiter = None  # the grant removed the waiter row
+                    return result
+                waiter, waiting = result
+                if on_wait is not None and waiting != last_told:
+                    on_wait(waiting)
+                    last_told = waiting
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    held = "; ".join(f"{info.board} by {info.holder}" for info in waiting.holders) or "none"
+                    raise LeaseTimeout(f"waited {timeout:g} s for {_describe(slots)}; held: {held}")
+                # Wake on the next change, or when a lease or our waiter row needs attention.
+                self.backend.wait(mark, min(ttl / 3, 1.0) if remaining is None else min(remaining, ttl / 3, 1.0))
+        finally:
+            if waiter is not None:
+                self._transaction(lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter))
+
+    def _try(
+        self,
+        cursor: Any,
+        now: float,
+        slots: Sequence[Sequence[str]],
+        holder: Holder,
+        token: str,
+        ttl: float,
+        waiter: int | None,
+        started: float,
+    ) -> Grant | tuple[int, Waiting]:
+        self._expire(cursor, now)
+        wanted = sorted({board for slot in slots for board in slot})
+        marks = ", ".join("?" for _ in wanted)
+        rows = self._run(
+            cursor, f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE board IN ({marks})", *wanted
+        ).fetchall()
+        held = {row[0]: LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4]) for row in rows}
+        earlier = self._run(
+            cursor,
+            "SELECT id, slots FROM hil_waiters WHERE id < ? ORDER BY id",
+            waiter if waiter is not None else 2**62,
+        ).fetchall()
+        queued = {board for _, text in earlier for slot in json.loads(text) for board in slot}
+        free = [board for board in wanted if board not in held and board not in queued]
+        choice = _assign(slots, free, self._recent_failures(cursor, wanted))
+        if choice is not None:
+            if waiter is not None:
+                self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter)
+            waited = time.monotonic() - started
+            for board in choice:
+                self._run(
+                    cursor,
+                    "INSERT INTO hil_leases (board, token, holder, since, expires, waited) VALUES (?, ?, ?, ?, ?, ?)",
+                    board, token, holder.to_json(), now, now + ttl, waited,
+                )  # fmt: skip
+            return Grant(token, tuple(choice), waited)
+        expires = now + max(ttl, 5.0)
+        if waiter is None:
+            self._run(
+                cursor,
+                "INSERT INTO hil_waiters (token, slots, holder, since, expires) VALUES (?, ?, ?, ?, ?)",
+                token, json.dumps([list(slot) for slot in slots]), holder.to_json(), now, expires,
+            )  # fmt: skip
+            waiter = int(self._run(cursor, "SELECT id FROM hil_waiters WHERE token = ?", token).fetchone()[0])
+        else:
+            self._run(cursor, "UPDATE hil_waiters SET expires = ? WHERE id = ?", expires, waiter)
+        return waiter, Waiting(tuple(held[board] for board in wanted if board in held), len(earlier))
+
+    def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
+        """Boards whose last lease ended badly (broken, expired): tried last."""
+        marks = ", ".join("?" for _ in boards)
+        rows = self._run(
+            cursor,
+            f"SELECT h.board, h.outcome FROM hil_history h WHERE h.board IN ({marks}) AND h.ended = "
+            "(SELECT max(ended) FROM hil_history l WHERE l.board = h.board)",
+            *boards,
+        ).fetchall()
+        return {board for board, outcome in rows if outcome in FAILED_OUTCOMES}
+
+    def renew(self, token: str, ttl: float | None = None) -> list[str]:
+        """Push the expiry of the token's leases on; returns the boards it still holds."""
+        ttl = self.ttl if ttl is None else ttl
+
+        def work(cursor: Any, now: float) -> list[str]:
+            self._run(
+                cursor, "UPDATE hil_leases SET expires = ? WHERE token = ? AND expires >= ?", now + ttl, token, now
+            )
+            return [
+                row[0]
+                for row in self._run(cursor, "SELECT board FROM hil_leases WHERE token = ? ORDER BY board", token)
+            ]
+
+        return list(self._transaction(work))
+
+    def release(
+        self, token: str, outcome: str = "released", reason: str | None = None, board: str | None = None
+    ) -> list[str]:
+        """End the token's leases (or its lease on `board`) with `outcome`; returns the boards released."""
+
+        def work(cursor: Any, now: float) -> list[str]:
+            query = "SELECT board, holder, since FROM hil_leases WHERE token = ?" + (" AND board = ?" if board else "")
+            rows = self._run(cursor, query, token, *([board] if board else [])).fetchall()
+            for name, holder, since in rows:
+                self._history(cursor, name, holder, since, now, outcome, reason)
+                self._run(cursor, "DELETE FROM hil_leases WHERE board = ? AND token = ?", name, token)
+            if rows:
+                self.backend.changed(cursor)
+            return sorted(row[0] for row in rows)
+
+        return list(self._transaction(work))
+
+    def force_release(self, board: str, reason: str, operator: Holder) -> LeaseInfo | None:
+        """End whoever's lease on `board` as `forced`, recording the operator and reason."""
+
+        def work(cursor: Any, now: float) -> LeaseInfo | None:
+            row = self._run(
+                cursor, "SELECT board, holder, since, expires, waited FROM hil_leases WHERE board = ?", board
+            ).fetchone()
+            if row is None:
+                return None
+            self._history(cursor, board, row[1], row[2], now, "forced", f"{reason} (by {operator})")
+            self._run(cursor, "DELETE FROM hil_leases WHERE board = ?", board)
+            self.backend.changed(cursor)
+            return LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4])
+
+        result = self._transaction(work)
+        return result if isinstance(result, LeaseInfo) else None
+
+    # views
+
+    def holders(self) -> dict[str, LeaseInfo]:
+        """Board -> its live lease."""
+
+        def work(cursor: Any, now: float) -> dict[str, LeaseInfo]:
+            self._expire(cursor, now)
+            rows = self._run(cursor, "SELECT board, holder, since, expires, waited FROM hil_leases ORDER BY board")
+            return {row[0]: LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4]) for row in rows}
+
+        return dict(self._transaction(work))
+
+    def token_of(self, board: str) -> str | None:
+        """The token holding `board` (for this host's own records of `hil lease`)."""
+        row = self._transaction(
+            lambda cursor, now: self._run(
+                cursor, "SELECT token FROM hil_leases WHERE board = ? AND expires >= ?", board, now
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Board -> how many live requests wait for it."""
+
+        def work(cursor: Any, now: float) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for (text,) in self._run(cursor, "SELECT slots FROM hil_waiters WHERE expires >= ?", now):
+                for board in {board for slot in json.loads(text) for board in slot}:
+                    counts[board] = counts.get(board, 0) + 1
+            return counts
+
+        return dict(self._transaction(work))
+
+    def history(self, limit: int = 100, board: str | None = None) -> list[HistoryEntry]:
+        """Ended leases, newest first."""
+
+        def work(cursor: Any, now: float) -> list[HistoryEntry]:
+            query = "SELECT board, holder, started, ended, outcome, reason FROM hil_history"
+            query += " WHERE board = ?" if board else ""
+            rows = self._run(
+                cursor, query + " ORDER BY ended DESC, id DESC LIMIT ?", *([board] if board else []), limit
+            )
+            return [HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+        return list(self._transaction(work))
+
+    def close(self) -> None:
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self.local.connection = None
+        self.backend.close()
+
+
+def _assign(slots: Sequence[Sequence[str]], free: Sequence[str], failed: set[str]) -> list[str] | None:
+    """One distinct free board per slot (boards that failed last tried last), or None."""
+    ordered = [
+        [b for b in slot if b in free and b not in failed] + [b for b in slot if b in free and b in failed]
+        for slot in slots
+    ]
+
+    def search(index: int, taken: list[str]) -> list[str] | None:
+        if index == len(ordered):
+            return taken
+        for board in ordered[index]:
+            if board not in taken:
+                found = search(index + 1, [*taken, board])
+                if found is not None:
+                    return found
+        return None
+
+    return search(0, [])
+
+
+def _describe(slots: Sequence[Sequence[str]]) -> str:
+    return " + ".join(slot[0] if len(slot) == 1 else "one of " + ", ".join(slot) for slot in slots)

@@ -1,0 +1,229 @@
+"""Lease semantics, identical on SQLite (this host) and a real PostgreSQL cluster (a lab)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.leases import (
+    HeldLease,
+    Holder,
+    LeaseError,
+    LeaseLost,
+    LeaseStore,
+    LeaseTimeout,
+    Waiting,
+    open_store,
+)
+
+ALICE = Holder("alice", "ci-1", 101, "CI_JOB_ID=7")
+BOB = Holder("bob", "desk-2", 202)
+CAROL = Holder("carol", "ci-3", 303)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/leases.db"
+        return
+    base = request.getfixturevalue("postgres_url")
+    import psycopg
+
+    database = f"hil_{abs(hash(request.node.nodeid)) % 10**9}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.execute(f"CREATE DATABASE {database}")
+    yield base.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[LeaseStore]:
+    store = open_store(url, ttl=30)
+    yield store
+    store.close()
+
+
+def in_thread(target: object) -> tuple[threading.Thread, list[object]]:
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(target())  # type: ignore[operator]
+        except Exception as error:
+            out.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_held_board_is_not_given_to_anyone_else_and_the_wait_names_the_holder(store: LeaseStore) -> None:
+    grant = store.acquire([["b1"]], ALICE)
+    assert grant.boards == ("b1",)
+    told: list[Waiting] = []
+    with pytest.raises(LeaseTimeout) as raised:
+        store.acquire([["b1"]], BOB, timeout=0.3, on_wait=told.append)
+    assert str(raised.value) == "waited 0.3 s for b1; held: b1 by alice@ci-1 pid 101 (CI_JOB_ID=7)"
+    assert told[0].holders[0].holder == ALICE and told[0].ahead == 0
+    assert store.holders()["b1"].holder == ALICE
+    assert store.queue_lengths() == {}  # the timed-out request left the queue
+
+
+def test_release_hands_the_board_to_the_waiter(store: LeaseStore) -> None:
+    grant = store.acquire([["b1"]], ALICE)
+    thread, out = in_thread(lambda: store.acquire([["b1"]], BOB, timeout=10))
+    while store.queue_lengths() != {"b1": 1}:
+        time.sleep(0.01)
+    assert store.release(grant.token) == ["b1"]
+    thread.join()
+    assert out[0].boards == ("b1",)  # type: ignore[union-attr]
+    assert store.holders()["b1"].holder == BOB
+    assert [(entry.holder, entry.outcome) for entry in store.history()] == [(ALICE, "released")]
+
+
+def test_only_the_token_releases(store: LeaseStore) -> None:
+    store.acquire([["b1"]], ALICE)
+    assert store.release("not-the-token") == []
+    assert store.holders()["b1"].holder == ALICE
+
+
+def test_waiters_are_served_first_come_first_served(store: LeaseStore) -> None:
+    first = store.acquire([["b1"]], ALICE)
+    order: list[str] = []
+
+    def wait_then_release(holder: Holder) -> None:
+        grant = store.acquire([["b1"]], holder, timeout=20)
+        order.append(holder.user)
+        store.release(grant.token)
+
+    bob, _ = in_thread(lambda: wait_then_release(BOB))
+    while store.queue_lengths() != {"b1": 1}:
+        time.sleep(0.01)
+    carol, _ = in_thread(lambda: wait_then_release(CAROL))
+    while store.queue_lengths() != {"b1": 2}:
+        time.sleep(0.01)
+    store.release(first.token)
+    bob.join()
+    carol.join()
+    assert order == ["bob", "carol"]
+
+
+def test_multi_board_requests_are_all_or_nothing_and_never_deadlock(store: LeaseStore) -> None:
+    held = store.acquire([["a"], ["b"], ["c"]], ALICE)
+    one, out_one = in_thread(lambda: store.acquire([["a"], ["b"]], BOB, timeout=20))
+    while store.queue_lengths().get("a") != 1:
+        time.sleep(0.01)
+    two, out_two = in_thread(lambda: store.acquire([["b"], ["c"]], CAROL, timeout=20))
+    while store.queue_lengths().get("c") != 1:
+        time.sleep(0.01)
+    store.release(held.token, board="c")  # c alone is free: carol still waits for b, holding nothing
+    time.sleep(0.2)
+    assert set(store.holders()) == {"a", "b"} and not out_two
+    store.release(held.token)
+    one.join()
+    bob = out_one[0]
+    assert bob.boards == ("a", "b")  # type: ignore[union-attr]
+    store.release(bob.token)  # type: ignore[union-attr]
+    two.join()
+    assert out_two[0].boards == ("b", "c")  # type: ignore[union-attr]
+
+
+def test_a_selector_request_takes_a_free_board_preferring_one_that_did_not_fail(store: LeaseStore) -> None:
+    x = store.acquire([["x"]], ALICE)
+    assert store.acquire([["x", "y", "z"]], BOB).boards == ("y",)
+    store.release(x.token, outcome="broken", reason="shell unreachable")
+    assert store.acquire([["x", "z"]], CAROL).boards == ("z",)  # x broke last time: tried last
+    assert store.acquire([["x"]], CAROL).boards == ("x",)  # but still given when it is the only one
+
+
+def test_force_release_is_recorded_and_the_holder_learns_before_its_next_action(store: LeaseStore) -> None:
+    grant = store.acquire([["b1"]], ALICE, ttl=0.6)
+    lease = HeldLease(store, grant, ttl=0.6)
+    info = store.force_release("b1", "stuck since Friday", BOB)
+    assert info is not None and info.holder == ALICE
+    deadline = time.monotonic() + 10
+    while not lease.lost and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(LeaseLost, match=r"lease on board b1 lost: b1: released by force \(stuck since Friday \(by bob"):
+        lease.check("b1")
+    entry = store.history()[0]
+    assert (entry.outcome, entry.reason) == ("forced", "stuck since Friday (by bob@desk-2 pid 202)")
+    lease.release()
+
+
+def test_a_renewed_lease_outlives_its_ttl(store: LeaseStore) -> None:
+    grant = store.acquire([["b1"]], ALICE, ttl=0.6)
+    lease = HeldLease(store, grant, ttl=0.6)
+    time.sleep(1.5)
+    lease.check()
+    assert store.holders()["b1"].holder == ALICE
+    assert lease.release() == ["b1"]
+    assert store.history()[0].outcome == "released"
+
+
+HOLD_AND_DIE = """
+import os, sys, time
+from pytest_hil.leases import Holder, open_store
+store = open_store(sys.argv[1], ttl=1.0)
+store.acquire([["b1"]], Holder.this_process())
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_holder_killed_with_sigkill_loses_the_board_within_the_ttl(url: str, store: LeaseStore) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_AND_DIE, url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        holder.kill()
+        holder.wait()
+        grant = store.acquire([["b1"]], BOB, timeout=10)  # no human action: the TTL ends the lease
+        assert grant.boards == ("b1",)
+        assert store.history()[0].outcome == "expired"
+    finally:
+        holder.kill()
+
+
+CONTEND = """
+import os, sys, time
+from pytest_hil.leases import Holder, open_store
+store = open_store(sys.argv[1], ttl=30)
+marker = sys.argv[2]
+for _ in range(int(sys.argv[3])):
+    grant = store.acquire([["b1"]], Holder.this_process(), timeout=60)
+    fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # fails if another holder is inside
+    time.sleep(0.002)
+    os.close(fd)
+    os.unlink(marker)
+    store.release(grant.token)
+"""
+
+
+def test_processes_contending_for_one_board_never_hold_it_together(url: str, store: LeaseStore, tmp_path: Path) -> None:
+    marker = tmp_path / "inside"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", CONTEND, url, str(marker), "15"], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], errors
+    assert [entry.outcome for entry in store.history(limit=1000)] == ["released"] * 60
+
+
+def test_the_schema_is_versioned_and_a_newer_one_is_refused(url: str, store: LeaseStore) -> None:
+    assert store.migrate() == 1  # idempotent
+    store._transaction(lambda cursor, now: store._run(cursor, "UPDATE hil_meta SET value = '99'"))
+    with pytest.raises(LeaseError, match=r"has schema version 99; this pytest-hil knows up to 1: upgrade"):
+        open_store(url)
+
+
+def test_holder_names_the_ci_job_from_the_environment() -> None:
+    holder = Holder.this_process({"GITHUB_RUN_ID": "4242"})
+    assert holder.job == "GITHUB_RUN_ID=4242" and str(holder).endswith(" (GITHUB_RUN_ID=4242)")
+    assert Holder.from_json(holder.to_json()) == holder
