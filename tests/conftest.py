@@ -188,3 +188,10 @@ def postgres_url() -> Iterator[str]:
         subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                        check=False, capture_output=True)  # fmt: skip
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _private_lease_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test leases boards in a store of its own, never in the user's state folder."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("HIL_LEASE_URL", raising=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -39,10 +40,13 @@ def test_testcases_carry_board_and_label_properties(pytester: pytest.Pytester, s
 def test_the_suite_carries_the_lab_path_and_its_checksum(pytester: pytest.Pytester, sim_lab: Path) -> None:
     root = junit(pytester, sim_lab, "def test_x(board):\n    pass\n")
     (suite,) = root.iter("testsuite")
+    (lease,) = [value for name, value in properties(suite) if name == "hil.lease.sim-a"]
     assert properties(suite) == [
         ("hil.lab", str(sim_lab)),
         ("hil.lab.sha256", hashlib.sha256(sim_lab.read_bytes()).hexdigest()),
+        ("hil.lease.sim-a", lease),
     ]
+    assert re.fullmatch(r"\S+@\S+ pid \d+(?: \(.*\))?; waited \d+\.\d\d s", lease)
 
 
 def test_labels_from_the_environment_are_masked(
@@ -123,9 +127,11 @@ def test_select_board_hook_chooses_among_candidates(pytester: pytest.Pytester, s
         )
     )
     pytester.makepyfile(
-        "def test_last(board):\n    assert board.name == 'sim-b'\n\ndef test_default(board):\n    assert board.name == 'sim-a'\n"
+        "def test_default(board):\n    assert board.name == 'sim-a'\n\n"
+        "def test_last(board):\n    assert board.name == 'sim-b'\n\n"
+        "def test_again(board):\n    assert board.name == 'sim-a'  # the first candidate the session holds\n"
     )
-    pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=2)
+    pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=3)
 
 
 def test_select_board_may_answer_with_a_name(pytester: pytest.Pytester, sim_lab: Path) -> None:

@@ -16,9 +16,10 @@ from pytest_hil.errors import DriverUnavailable, HilError
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
+from pytest_hil.leases import LeaseError, LeaseLost, LeaseTimeout
 from pytest_hil.plugin.needs import FIXTURE_FLAG
-from pytest_hil.plugin.selection import NO_LAB, choose_board, plan_key
-from pytest_hil.plugin.session import hil_session
+from pytest_hil.plugin.selection import NO_LAB, Plan, plan_key, selected_board
+from pytest_hil.plugin.session import HilSession, hil_session
 
 #: The boards serving a test (role -> board; one entry named "board" for single-board tests).
 serving_key = pytest.StashKey[dict[str, Board]]()
@@ -55,10 +56,7 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         pytest.fail(f"{item.nodeid}: request pytest-hil fixtures as arguments, not by name at run time", pytrace=False)
     if plan.reason:
         pytest.fail(f"no board can serve this test (--hil-strict): {plan.reason}", pytrace=False)
-    if plan.roles is not None:
-        serving = {role: session.boards[name] for role, name in plan.roles.items()}
-    else:
-        serving = {"board": choose_board(item, session)}
+    serving = _lease_serving(item, session, plan)
     for board in serving.values():
         if board.name in session.broken:
             pytest.skip(f"board {board.name} is broken: {session.broken[board.name]}")
@@ -81,6 +79,31 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             for path in board.logs.end_test():
                 item.user_properties.append(("hil.console_log", str(path)))
             board.lock.release()
+
+
+def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[str, Board]:
+    """The boards for `item`, leased for the session if they are not yet: the plan's boards for roles,
+    else the board `pytest_hil_select_board` chose, else any free candidate (one already held first)."""
+    leases = session.lease()
+    try:
+        if plan.roles is not None:
+            leases.hold(list(plan.roles.values()))
+            serving = {role: session.boards[name] for role, name in plan.roles.items()}
+        else:
+            candidates = [name for name in plan.candidates if name not in session.broken] or list(plan.candidates[:1])
+            chosen = selected_board(item, session, candidates) if len(candidates) > 1 else None
+            if chosen is not None:
+                leases.hold([chosen.name])
+                serving = {"board": chosen}
+            else:
+                serving = {"board": session.boards[leases.hold_any(candidates)]}
+        for board in serving.values():
+            leases.check(board.name)
+    except LeaseTimeout as error:
+        (pytest.fail if session.settings.strict else pytest.skip)(f"no board free: {error}")
+    except (LeaseLost, LeaseError) as error:
+        pytest.fail(str(error), pytrace=False)
+    return serving
 
 
 def _board(_hil_board: Board) -> Board:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 LAB_ENV = "HIL_LAB"
+LEASE_URL_ENV = "HIL_LEASE_URL"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +42,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="start every console log line with the seconds since the log began",
     )
+    group.addoption(
+        "--hil-lease-url",
+        metavar="URL",
+        help=f"lease store: sqlite:///PATH or postgresql://... (environment: {LEASE_URL_ENV}; default: the lab "
+        "file's leases.url, else a file in your state folder)",
+    )
+    group.addoption(
+        "--hil-lease-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for a busy board before its tests skip naming the holder (default: as long as it takes)",
+    )
     parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
 
 
@@ -55,6 +68,8 @@ class Settings:
     strict: bool
     log_dir: Path | None
     log_timestamps: bool
+    lease_url: str | None = None
+    lease_timeout: float | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -68,6 +83,8 @@ def read_settings(config: pytest.Config) -> Settings:
         strict=bool(config.getoption("hil_strict")),
         log_dir=Path(log_dir).absolute() if log_dir else None,
         log_timestamps=bool(config.getoption("hil_log_timestamps")),
+        lease_url=config.getoption("hil_lease_url") or os.environ.get(LEASE_URL_ENV) or None,
+        lease_timeout=config.getoption("hil_lease_timeout"),
     )
 
 

@@ -170,21 +170,15 @@ def _distinct(options: list[list[str]], taken: list[str]) -> list[str] | None:
     return None
 
 
-def choose_board(item: pytest.Item, session: HilSession) -> Board:
-    """The board that serves `item`: `pytest_hil_select_board` may choose among the candidates that are
-    not broken, else the first of them."""
+def selected_board(item: pytest.Item, session: HilSession, candidates: list[str]) -> Board | None:
+    """The board `pytest_hil_select_board` chose among `candidates` (the plan's boards that are not
+    broken), or None when no implementation chose."""
     plan = item.stash[plan_key]
-    candidates = [session.boards[name] for name in plan.candidates if name not in session.broken]
-    if not candidates:  # all broken: the caller skips naming the first one's reason
-        return session.boards[plan.candidates[0]]
-    if len(candidates) > 1:
-        choice = item.config.hook.pytest_hil_select_board(item=item, candidates=candidates)
-        if choice is not None:
-            name = choice if isinstance(choice, str) else getattr(choice, "name", None)
-            if name not in plan.candidates:
-                allowed = ", ".join(plan.candidates)
-                raise pytest.UsageError(
-                    f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {allowed}"
-                )
-            return session.boards[str(name)]
-    return candidates[0]
+    choice = item.config.hook.pytest_hil_select_board(item=item, candidates=[session.boards[n] for n in candidates])
+    if choice is None:
+        return None
+    name = choice if isinstance(choice, str) else getattr(choice, "name", None)
+    if name not in plan.candidates:
+        allowed = ", ".join(plan.candidates)
+        raise pytest.UsageError(f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {allowed}")
+    return session.boards[str(name)]

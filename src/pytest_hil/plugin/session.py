@@ -13,6 +13,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
+from pytest_hil.plugin.leasing import SessionLeases
 from pytest_hil.plugin.options import Settings, read_settings
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
@@ -33,6 +34,7 @@ class HilSession:
     broken: dict[str, str] = field(default_factory=dict)
     shells: dict[str, ConsoleShell] = field(default_factory=dict)
     log_dir: Path | None = None
+    leases: SessionLeases | None = None
 
     @property
     def active(self) -> bool:
@@ -56,6 +58,15 @@ class HilSession:
             shell = self.shells[board.name] = console_shell(board)
         return shell
 
+    def lease(self) -> SessionLeases:
+        """The session's leases, on the store named by --hil-lease-url, HIL_LEASE_URL or the lab file
+        (opened at first need: a run that uses no board touches no store)."""
+        if self.leases is None:
+            assert self.lab is not None
+            url = self.settings.lease_url or self.lab.leases.url
+            self.leases = SessionLeases.open(self.config, url, self.lab.leases.ttl, self.settings.lease_timeout)
+        return self.leases
+
     def acquire(self, name: str) -> Board:
         """The board called `name`, announced to `pytest_hil_board_acquired` the first time."""
         board = self.boards[name]
@@ -74,6 +85,8 @@ class HilSession:
             except Exception as error:
                 errors.append(error)
             errors.extend(board.close())
+        if self.leases is not None:
+            errors.extend(self.leases.release_all(self.broken))
         return errors
 
     def eligible_boards(self) -> Iterator[Board]:

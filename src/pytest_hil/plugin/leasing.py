@@ -1,0 +1,91 @@
+"""The session's board leases: taken when a board is first needed, held (and renewed) to the end,
+released with how the board fared; a wait says who holds the board and since when."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from pytest_hil.leases import HeldLease, Holder, LeaseStore, Waiting, open_store
+
+
+@dataclass
+class SessionLeases:
+    """The leases of one pytest session on one store."""
+
+    store: LeaseStore
+    config: pytest.Config
+    timeout: float | None
+    ttl: float
+    holder: Holder = field(default_factory=Holder.this_process)
+    held: dict[str, HeldLease] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, config: pytest.Config, url: str | None, ttl: float, timeout: float | None) -> SessionLeases:
+        return cls(open_store(url, ttl), config, timeout, ttl)
+
+    def hold(self, boards: Sequence[str]) -> None:
+        """Lease every board of `boards` this session does not hold yet, all at once."""
+        missing = [board for board in boards if board not in self.held]
+        if missing:
+            self._take([[board] for board in missing])
+
+    def hold_any(self, candidates: Sequence[str]) -> str:
+        """A board of `candidates` this session holds, else the first of them that is free to lease."""
+        for board in candidates:
+            if board in self.held:
+                return board
+        return self._take([list(candidates)])[0]
+
+    def _take(self, slots: list[list[str]]) -> tuple[str, ...]:
+        grant = self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=self.timeout, on_wait=self._tell)
+        lease = HeldLease(self.store, grant, self.ttl)
+        for board in grant.boards:
+            self.held[board] = lease
+            _suite_property(self.config, f"hil.lease.{board}", f"{self.holder}; waited {grant.waited:.2f} s")
+        return grant.boards
+
+    def _tell(self, waiting: Waiting) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        for info in waiting.holders:
+            since = time.strftime("%H:%M:%S", time.localtime(info.since))
+            ahead = f", {waiting.ahead} request(s) ahead" if waiting.ahead else ""
+            reporter.write_line(
+                f"pytest-hil: waiting for board {info.board}: held by {info.holder} since {since}{ahead}"
+            )
+        if not waiting.holders and waiting.ahead:
+            reporter.write_line(f"pytest-hil: waiting behind {waiting.ahead} earlier request(s)")
+
+    def check(self, board: str) -> None:
+        """Raise `LeaseLost` if this session's lease on `board` is gone."""
+        lease = self.held.get(board)
+        if lease is not None:
+            lease.check(board)
+
+    def release_all(self, broken: dict[str, str]) -> list[BaseException]:
+        """Release every lease: `broken` boards with that outcome and reason, the rest as released."""
+        errors: list[BaseException] = []
+        for board, lease in list(self.held.items()):
+            reason = broken.get(board)
+            try:
+                if board not in lease.lost:
+                    lease.release("broken" if reason else "released", reason, board)
+            except Exception as error:
+                errors.append(error)
+            del self.held[board]
+        self.store.close()
+        return errors
+
+
+def _suite_property(config: pytest.Config, name: str, value: str) -> None:
+    """A junit testsuite property, added when it becomes known (the fixture only works at setup)."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property(name, value)
