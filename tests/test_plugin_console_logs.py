@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hil.leases import default_url, open_store
+
 from tests.conftest import dedent
 
 LAB = """
@@ -146,6 +148,9 @@ def test_an_unreachable_board_is_broken_for_the_rest_of_the_session(pytester: py
             "SKIPPED [[]1[]] *:7: board sim-a is broken: *",
         ]
     )
+    (ended,) = open_store(default_url()).history()  # the board went back to the lab as broken, saying why
+    assert ended.board == "sim-a" and ended.outcome == "broken"
+    assert ended.reason is not None and "no shell prompt matching shell.prompt 'nope> '" in ended.reason
 
 
 def test_a_refused_login_says_so_without_waiting_out_the_boot_timeout(

@@ -1,0 +1,95 @@
+"""pytest and leases: boards leased at first need, waits that name the holder, timeouts, lost leases."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.leases import Holder, open_store
+
+BOB = Holder("bob", "desk-2", 202)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite://{tmp_path}/lab-leases.db"
+
+
+def test_boards_are_leased_at_first_need_and_released_at_the_end(
+    pytester: pytest.Pytester, sim_lab: Path, url: str
+) -> None:
+    pytester.makepyfile(
+        f"""
+        from pytest_hil.leases import open_store
+
+        def test_a(board):
+            holders = open_store({url!r}).holders()
+            assert list(holders) == ["sim-a"] and holders["sim-a"].holder.pid > 0
+
+        def test_nothing_more_is_leased_for_a_test_the_held_board_serves(board):
+            assert list(open_store({url!r}).holders()) == ["sim-a"]
+
+        def test_pmic(pmic):
+            assert list(open_store({url!r}).holders()) == ["sim-a", "sim-b"]
+        """
+    )
+    pytester.runpytest(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}").assert_outcomes(passed=3)
+    store = open_store(url)
+    assert store.holders() == {}
+    assert sorted((entry.board, entry.outcome) for entry in store.history()) == [
+        ("sim-a", "released"),
+        ("sim-b", "released"),
+    ]
+
+
+def test_a_busy_board_skips_after_the_lease_timeout_naming_the_holder(
+    pytester: pytest.Pytester, sim_lab: Path, url: str
+) -> None:
+    open_store(url).acquire([["sim-a"], ["sim-b"]], BOB)
+    pytester.makepyfile("def test_x(board):\n    pass\n")
+    result = pytester.runpytest(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}", "--hil-lease-timeout=0.3", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED * no board free: waited 0.3 s for one of sim-a, sim-b; held: sim-a by bob@desk-2 pid 202; sim-b *"]
+    )
+
+
+def test_a_waiting_session_says_who_holds_the_board_and_gets_it_when_released(
+    pytester: pytest.Pytester, sim_lab: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(url)
+    grant = store.acquire([["sim-a"]], BOB)
+    monkeypatch.setenv("HIL_LEASE_URL", url)  # the environment names the store too
+    releaser = threading.Timer(1.0, store.release, (grant.token,))
+    releaser.start()
+    pytester.makepyfile("def test_x(board):\n    assert board.name == 'sim-a'\n")
+    result = pytester.runpytest(f"--hil-lab={sim_lab}", "--hil-board=sim-a")
+    releaser.join()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pytest-hil: waiting for board sim-a: held by bob@desk-2 pid 202 since *"])
+
+
+def test_a_lease_lost_mid_session_fails_the_next_test_on_that_board(
+    pytester: pytest.Pytester, sim_lab: Path, url: str
+) -> None:
+    sim_lab.write_text(sim_lab.read_text().replace("name: test-lab", "name: test-lab\nleases: {ttl: 0.6}"))
+    pytester.makepyfile(
+        f"""
+        import time
+        from pytest_hil.leases import Holder, open_store
+
+        def test_first(board):
+            open_store({url!r}).force_release("sim-a", "needed for a demo", Holder("eve", "ops", 1))
+            time.sleep(1.0)  # the session's renewal notices
+
+        def test_second(board):
+            pass
+        """
+    )
+    result = pytester.runpytest(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}", "--hil-board=sim-a")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*lease on board sim-a lost: sim-a: released by force (needed for a demo (by eve@ops pid 1))*"]
+    )
