@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_hil.board import Board
 from pytest_hil.cli.lab_commands import lab_path, load_or_report
+from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell
 from pytest_hil.console.stream import StreamConsole
@@ -52,7 +53,8 @@ def add_parsers(verbs: Any) -> None:
 
 @contextlib.contextmanager
 def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress = SILENT) -> Iterator[Board | None]:
-    """The named board of the lab, with its console logs under `log_dir`; None after reporting why not."""
+    """The named board of the lab, leased for the command (unless it is one of your `hil lease`
+    leases), with its console logs under `log_dir`; None after reporting why not."""
     lab = load_or_report(lab_path(args))
     if lab is None:
         yield None
@@ -62,13 +64,20 @@ def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress
         print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
         yield None
         return
-    board = Board(
-        spec, lab.path.parent, BoardLogs(spec.name, Path(log_dir) if log_dir else None, lab.secrets), progress
-    )
-    try:
-        yield board
-    finally:
-        board.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(board_lease(lab, spec.name))
+        except HilError as error:
+            print(f"hil: {error}", file=sys.stderr)
+            yield None
+            return
+        board = Board(
+            spec, lab.path.parent, BoardLogs(spec.name, Path(log_dir) if log_dir else None, lab.secrets), progress
+        )
+        try:
+            yield board
+        finally:
+            board.close()
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from typing import Any
 
-from pytest_hil.errors import LabError
+from pytest_hil.errors import HilError, LabError
 from pytest_hil.lab import Lab, load_lab
 from pytest_hil.lab.environment import shown
 
@@ -54,22 +55,34 @@ def run_boards(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    print(format_boards(lab, verbose=args.verbose))
+    from pytest_hil.cli.lease_commands import open_lab_store
+
+    try:
+        store = open_lab_store(lab)
+        held = {board: f"{info.holder} since {time.strftime('%H:%M', time.localtime(info.since))}"
+                for board, info in store.holders().items()}  # fmt: skip
+        queues = store.queue_lengths()
+        store.close()
+    except HilError as error:
+        print(f"hil: leases unknown: {error}", file=sys.stderr)
+        held, queues = {}, {}
+    print(format_boards(lab, verbose=args.verbose, held=held, queues=queues))
     return 0
 
 
-def format_boards(lab: Lab, verbose: bool = False) -> str:
-    """The boards as a table; secrets are masked."""
-    rows = [("BOARD", "LABELS", "RESOURCES", "HOST")]
+def format_boards(
+    lab: Lab, verbose: bool = False, held: dict[str, str] | None = None, queues: dict[str, int] | None = None
+) -> str:
+    """The boards as a table with who holds each (and how many wait); secrets are masked."""
+    held, queues = held or {}, queues or {}
+    rows = [("BOARD", "LABELS", "RESOURCES", "HOST", "HELD BY", "QUEUE")]
     for board in lab.boards.values():
         labels = " ".join(f"{key}={shown(value)}" for key, value in board.labels.items()) or "-"
         resources = ", ".join(f"{spec.name} ({spec.kind})" for spec in board.resources.values())
-        rows.append((board.name, labels, resources, board.host or "-"))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
-        for row in rows
-    ]
+        queue = str(queues.get(board.name, 0))
+        rows.append((board.name, labels, resources, board.host or "-", held.get(board.name, "-"), queue))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     if verbose:
         for board in lab.boards.values():
             lines.append("")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pytest_hil.cli import board_commands, drivers_command, flash_command, lab_commands
+from pytest_hil.cli import board_commands, drivers_command, flash_command, lab_commands, lease_commands
 from pytest_hil.errors import HilError
 
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     drivers_command.add_parser(verbs)
     board_commands.add_parsers(verbs)
     flash_command.add_parser(verbs)
+    lease_commands.add_parsers(verbs)
     return parser
 
 

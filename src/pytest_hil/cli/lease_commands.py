@@ -1,0 +1,265 @@
+"""`hil lease`, `hil release`, `hil leases`, and the lease every board-touching command takes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_hil.errors import HilError, SelectorError
+from pytest_hil.lab import Lab, parse_selector
+from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTimeout, Waiting, open_store
+from pytest_hil.leases import default_url as default_store_url
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def add_parsers(verbs: Any) -> None:
+    lease = verbs.add_parser("lease", help="hold a board (or one matching --select) beyond this command, for a while")
+    lease.add_argument("board", nargs="?")
+    lease.add_argument("--select", metavar="SELECTOR", help="any free board matching, e.g. family=rpi4")
+    lease.add_argument("--for", dest="duration", default="1h", type=duration, help="how long (90s, 30m, 2h; 1h)")
+    lease.add_argument("--wait", type=float, default=None, metavar="SECONDS", help="give up after (default: wait)")
+    lease.add_argument("--json", action="store_true", help="print the lease as JSON")
+    lease.set_defaults(run=run_lease)
+    release = verbs.add_parser("release", help="release boards leased with hil lease (all of yours by default)")
+    release.add_argument("board", nargs="?")
+    release.add_argument("--force", action="store_true", help="release someone else's lease (needs --reason)")
+    release.add_argument("--reason", help="why, recorded in the history")
+    release.set_defaults(run=run_release)
+    leases = verbs.add_parser("leases", help="who holds which board (or --history: past leases, utilization)")
+    leases.add_argument("--history", action="store_true")
+    leases.add_argument("--limit", type=int, default=50, help="history entries shown (default 50)")
+    leases.add_argument("--json", action="store_true", help="JSON for scripts")
+    leases.set_defaults(run=run_leases)
+
+
+def duration(text: str) -> float:
+    match = DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h")
+    return float(match[1]) * UNITS[match[2]]
+
+
+def store_url(lab: Lab) -> str:
+    """HIL_LEASE_URL, else the lab file's leases.url, else this user's store."""
+    return os.environ.get("HIL_LEASE_URL") or lab.leases.url or default_store_url()
+
+
+def open_lab_store(lab: Lab) -> LeaseStore:
+    return open_store(store_url(lab), lab.leases.ttl)
+
+
+# the tokens of leases taken with `hil lease`, per store, so later commands may use those boards
+
+
+def _tokens_path() -> Path:
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "pytest-hil" / "tokens.json"
+
+
+def _tokens(url: str) -> dict[str, str]:
+    try:
+        return dict(json.loads(_tokens_path().read_text()).get(url, {}))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _save_tokens(url: str, tokens: dict[str, str]) -> None:
+    path = _tokens_path()
+    try:
+        everything = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        everything = {}
+    everything[url] = tokens
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(everything, indent=1))
+    path.chmod(0o600)
+
+
+def _since(info: LeaseInfo) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.since))
+
+
+def _until(when: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when))
+
+
+@contextlib.contextmanager
+def board_lease(lab: Lab, board: str) -> Iterator[None]:
+    """Use `board` in a command: one of your `hil lease` leases, or leased for the command's length;
+    a board someone else holds is refused, naming the holder."""
+    url = store_url(lab)
+    store = open_store(url, lab.leases.ttl)
+    try:
+        mine = _tokens(url).get(board)
+        if mine is not None and store.token_of(board) == mine:
+            yield
+            return
+        try:
+            grant = store.acquire([[board]], Holder.this_process(), timeout=0)
+        except LeaseTimeout:
+            info = store.holders().get(board)
+            holder = f"{info.holder} since {_since(info)}" if info else "someone"
+            raise HilError(
+                f"board {board} is leased by {holder}; wait for it (hil lease {board} --wait SECONDS), "
+                f"or if it is stuck: hil release --force {board} --reason ..."
+            ) from None
+        lease = HeldLease(store, grant, lab.leases.ttl)
+        try:
+            yield
+        finally:
+            lease.release()
+    finally:
+        store.close()
+
+
+def run_lease(args: argparse.Namespace) -> int:
+    from pytest_hil.cli.lab_commands import lab_path, load_or_report
+
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        return 1
+    if bool(args.board) == bool(args.select):
+        print("hil lease: name a BOARD or give --select SELECTOR", file=sys.stderr)
+        return 2
+    if args.board:
+        if args.board not in lab.boards:
+            print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
+            return 1
+        candidates = [args.board]
+    else:
+        try:
+            selector = parse_selector(args.select, lab.selectors)
+        except SelectorError as error:
+            print(f"hil lease: --select: {error}", file=sys.stderr)
+            return 2
+        candidates = [name for name, spec in lab.boards.items() if selector.matches(spec.labels)]
+        if not candidates:
+            print(f"hil lease: no board matches {args.select}", file=sys.stderr)
+            return 1
+    url = store_url(lab)
+    store = open_store(url, lab.leases.ttl)
+
+    def tell(waiting: Waiting) -> None:
+        for info in waiting.holders:
+            print(f"hil: waiting for {info.board}: held by {info.holder} since {_since(info)}", file=sys.stderr)
+
+    try:
+        grant = store.acquire([candidates], Holder.this_process(), ttl=args.duration, timeout=args.wait, on_wait=tell)
+    except LeaseTimeout as error:
+        print(f"hil: {error}", file=sys.stderr)
+        return 1
+    (board,) = grant.boards
+    tokens = _tokens(url)
+    tokens[board] = grant.token
+    _save_tokens(url, tokens)
+    until = time.time() + args.duration
+    if args.json:
+        print(json.dumps({"board": board, "until": until, "store": store.backend.describe()}))
+    else:
+        print(f"leased {board} until {_until(until)} (hil release {board} ends it sooner)")
+    return 0
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from pytest_hil.cli.lab_commands import lab_path, load_or_report
+
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        return 1
+    url = store_url(lab)
+    store = open_store(url, lab.leases.ttl)
+    if args.force:
+        if not args.board or not args.reason:
+            print("hil release --force: name the BOARD and give --reason (it is recorded)", file=sys.stderr)
+            return 2
+        info = store.force_release(args.board, args.reason, Holder.this_process())
+        print(f"released {args.board} (was held by {info.holder})" if info else f"{args.board} was not leased")
+        return 0
+    tokens = _tokens(url)
+    boards = [args.board] if args.board else sorted(tokens)
+    if args.board and args.board not in tokens:
+        info = store.holders().get(args.board)
+        holder = f"it is held by {info.holder}" if info else "it is not leased"
+        print(f"hil: you hold no lease on {args.board} ({holder})", file=sys.stderr)
+        return 1
+    for board in boards:
+        released = store.release(tokens.pop(board), board=board)
+        print(f"released {board}" if released else f"{board}: your lease had already ended")
+    _save_tokens(url, tokens)
+    return 0
+
+
+def run_leases(args: argparse.Namespace) -> int:
+    from pytest_hil.cli.lab_commands import lab_path, load_or_report
+
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        return 1
+    store = open_lab_store(lab)
+    if args.history:
+        entries = store.history(limit=args.limit)
+        if args.json:
+            print(json.dumps([{**entry.__dict__, "holder": str(entry.holder)} for entry in entries], indent=1))
+            return 0
+        rows = [("BOARD", "HOLDER", "START", "END", "OUTCOME", "REASON")]
+        rows += [
+            (e.board, str(e.holder), _until(e.started), _until(e.ended), e.outcome, e.reason or "") for e in entries
+        ]
+        print(_table(rows))
+        print()
+        print(_utilization(store))
+        return 0
+    holders, queues = store.holders(), store.queue_lengths()
+    if args.json:
+        listing = {
+            board: {
+                "holder": str(info.holder),
+                "since": info.since,
+                "expires": info.expires,
+                "queue": queues.get(board, 0),
+            }
+            for board, info in holders.items()
+        }
+        print(json.dumps(listing, indent=1))
+        return 0
+    table = [("BOARD", "HOLDER", "SINCE", "EXPIRES", "QUEUE")]
+    for board in lab.boards:
+        info = holders.get(board)
+        if info is not None:
+            table.append((board, str(info.holder), _since(info), _until(info.expires), str(queues.get(board, 0))))
+        else:
+            table.append((board, "-", "-", "-", str(queues.get(board, 0))))
+    print(_table(table))
+    return 0
+
+
+def _utilization(store: LeaseStore) -> str:
+    """Per board: the share of the last 24 hours it was leased (from the history and live leases)."""
+    now = time.time()
+    start = now - 86400
+    busy: dict[str, float] = {}
+    for entry in store.history(limit=100000):
+        if entry.ended > start:
+            busy[entry.board] = busy.get(entry.board, 0.0) + entry.ended - max(entry.started, start)
+    for board, info in store.holders().items():
+        busy[board] = busy.get(board, 0.0) + now - max(info.since, start)
+    lines = ["utilization, last 24 h:"]
+    lines += [f"  {board}: {share / 86400:.1%}" for board, share in sorted(busy.items())]
+    return "\n".join(lines)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )

@@ -1,0 +1,96 @@
+"""hil lease / release / leases, and board commands that honour other people's leases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_hil.cli.main import main
+from pytest_hil.leases import Holder, LeaseStore, LeaseTimeout, open_store
+from tests.conftest import SIM_LAB
+
+BOB = Holder("bob", "desk-2", 202)
+
+
+@pytest.fixture
+def lab(write_lab: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HIL_LEASE_URL", f"sqlite://{tmp_path}/lab-leases.db")
+    return str(write_lab(SIM_LAB))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LeaseStore:
+    return open_store(f"sqlite://{tmp_path}/lab-leases.db")
+
+
+def test_a_lease_outlives_the_command_and_lets_its_owner_use_the_board(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--lab", lab, "lease", "sim-a", "--for", "10m"]) == 0
+    assert capsys.readouterr().out.startswith("leased sim-a until ")
+    with pytest.raises(LeaseTimeout):
+        store.acquire([["sim-a"]], BOB, timeout=0)  # the command has exited; the lease has not
+    assert main(["--lab", lab, "power", "sim-a", "status"]) == 0  # the owner's own commands may use it
+    assert capsys.readouterr().out == "sim-a: off\n"
+    assert main(["--lab", lab, "release"]) == 0
+    assert capsys.readouterr().out == "released sim-a\n"
+    assert store.holders() == {}
+
+
+def test_board_commands_refuse_a_board_someone_else_holds(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.acquire([["sim-a"]], BOB)
+    assert main(["--lab", lab, "power", "sim-a", "on"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hil: board sim-a is leased by bob@desk-2 pid 202 since ")
+    assert "hil release --force sim-a --reason ..." in err
+    assert main(["--lab", lab, "power", "sim-b", "status"]) == 0  # a free board is leased for the command only
+    assert list(store.holders()) == ["sim-a"]
+    assert [entry.board for entry in store.history()] == ["sim-b"]
+
+
+def test_lease_by_selector_takes_a_free_match_and_waits_name_the_holder(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.acquire([["sim-a"]], BOB)
+    assert main(["--lab", lab, "lease", "--select", "family=simboard", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["board"] == "sim-b"
+    assert main(["--lab", lab, "lease", "sim-a", "--wait", "0.3"]) == 1
+    err = capsys.readouterr().err
+    assert "hil: waiting for sim-a: held by bob@desk-2 pid 202 since " in err
+    assert "hil: waited 0.3 s for sim-a; held: sim-a by bob@desk-2 pid 202" in err
+
+
+def test_force_release_needs_a_reason_and_is_recorded(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.acquire([["sim-a"]], BOB)
+    assert main(["--lab", lab, "release", "--force", "sim-a"]) == 2
+    assert main(["--lab", lab, "release", "sim-a"]) == 1
+    assert "you hold no lease on sim-a (it is held by bob@desk-2 pid 202)" in capsys.readouterr().err
+    assert main(["--lab", lab, "release", "--force", "sim-a", "--reason", "stuck since Friday"]) == 0
+    assert "released sim-a (was held by bob@desk-2 pid 202)" in capsys.readouterr().out
+    (entry,) = store.history()
+    assert entry.outcome == "forced" and entry.reason is not None and entry.reason.startswith("stuck since Friday (by ")
+
+
+def test_leases_lists_holders_history_and_utilization(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grant = store.acquire([["sim-a"]], BOB)
+    assert main(["--lab", lab, "leases"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["BOARD", "HOLDER", "SINCE", "EXPIRES", "QUEUE"]
+    assert lines[1].startswith("sim-a  bob@desk-2 pid 202  ") and lines[2].split() == ["sim-b", "-", "-", "-", "0"]
+    assert main(["--lab", lab, "leases", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sim-a"]["holder"] == "bob@desk-2 pid 202"
+    assert main(["--lab", lab, "boards"]) == 0
+    assert "bob@desk-2 pid 202 since " in capsys.readouterr().out
+    store.release(grant.token)
+    assert main(["--lab", lab, "leases", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "sim-a  bob@desk-2 pid 202" in out and " released" in out and "utilization, last 24 h:\n  sim-a: " in out
