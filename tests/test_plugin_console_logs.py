@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.leases import default_url, open_store
-
 from tests.conftest import dedent
 
 LAB = """
