@@ -133,61 +133,20 @@ def qemu_lab_text(kernel: Path, initrd: Path, name: str = "qemu-01", extra: str 
     )
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL cluster on loopback for this test session (Debian's postgresql package);
     skips where it is missing (fails under CI=true, which installs it)."""
-    import socket
-    import subprocess
+    from tests.postgres_cluster import missing_parts, postgres_cluster
 
-    binaries = _postgres_bin()
-    missing = []
-    if binaries is None:
-        missing.append("PostgreSQL (apt-get install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        missing.append("psycopg (pip install 'pytest-hil[postgres]')")
+    missing = missing_parts()
     if missing:
         reason = "the lease tests on PostgreSQL need " + ", ".join(missing)
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    assert binaries is not None
-    import tempfile
-
-    # not under pytest's basetemp: it is private to this user, and the cluster runs as postgres
-    folder = Path(tempfile.mkdtemp(prefix="hil-postgres-"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
-        shutil.chown(folder, "postgres")
-        folder.chmod(0o700)
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data, sockets = folder / "data", folder / "sock"
-    subprocess.run(
-        [*as_postgres, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-         "--no-sync"], check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run([*as_postgres, "mkdir", str(sockets)], check=True)
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
-    subprocess.run(
-        [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-w", "-o", options,
-         "start"], check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       check=False, capture_output=True)  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres_cluster() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
