@@ -94,3 +94,15 @@ def test_leases_lists_holders_history_and_utilization(
     assert main(["--lab", lab, "leases", "--history"]) == 0
     out = capsys.readouterr().out
     assert "sim-a  bob@desk-2 pid 202" in out and " released" in out and "utilization, last 24 h:\n  sim-a: " in out
+
+
+def test_leases_init_creates_the_schema_and_boards_has_json(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--lab", lab, "leases", "--init"]) == 0
+    assert capsys.readouterr().out == f"lease store sqlite://{tmp_path}/lab-leases.db: schema version 1\n"
+    store.acquire([["sim-b"]], BOB)
+    assert main(["--lab", lab, "boards", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["sim-b"]["held_by"].startswith("bob@desk-2 pid 202 since ") and listing["sim-a"]["held_by"] is None
+    assert listing["sim-b"]["resources"] == {"power": "sim-power", "console": "sim-console", "pmic": "sim-console"}

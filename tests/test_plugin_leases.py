@@ -93,3 +93,13 @@ def test_a_lease_lost_mid_session_fails_the_next_test_on_that_board(
     result.stdout.fnmatch_lines(
         ["*lease on board sim-a lost: sim-a: released by force (needed for a demo (by eve@ops pid 1))*"]
     )
+
+
+def test_leases_are_released_when_the_run_is_interrupted(pytester: pytest.Pytester, sim_lab: Path, url: str) -> None:
+    pytester.makepyfile("def test_x(board):\n    raise KeyboardInterrupt\n\ndef test_never_run(board):\n    pass\n")
+    result = pytester.runpytest_subprocess(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}")
+    result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    store = open_store(url)
+    assert store.holders() == {}
+    assert [(entry.board, entry.outcome) for entry in store.history()] == [("sim-a", "released")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ def add_parsers(verbs: Any) -> None:
     boards = verbs.add_parser("boards", help="boards, labels and resources")
     boards.add_argument("lab_file", nargs="?", metavar="LAB")
     boards.add_argument("-v", "--verbose", action="store_true", help="also show each resource's options")
+    boards.add_argument("--json", action="store_true", help="JSON for scripts")
     boards.set_defaults(run=run_boards)
 
 
@@ -66,6 +68,19 @@ def run_boards(args: argparse.Namespace) -> int:
     except HilError as error:
         print(f"hil: leases unknown: {error}", file=sys.stderr)
         held, queues = {}, {}
+    if args.json:
+        listing = {
+            name: {
+                "labels": {key: shown(value) for key, value in spec.labels.items()},
+                "resources": {resource.name: resource.kind for resource in spec.resources.values()},
+                "host": spec.host,
+                "held_by": held.get(name),
+                "queue": queues.get(name, 0),
+            }
+            for name, spec in lab.boards.items()
+        }
+        print(json.dumps(listing, indent=1))
+        return 0
     print(format_boards(lab, verbose=args.verbose, held=held, queues=queues))
     return 0
 

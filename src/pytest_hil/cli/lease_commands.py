@@ -39,6 +39,7 @@ def add_parsers(verbs: Any) -> None:
     leases.add_argument("--history", action="store_true")
     leases.add_argument("--limit", type=int, default=50, help="history entries shown (default 50)")
     leases.add_argument("--json", action="store_true", help="JSON for scripts")
+    leases.add_argument("--init", action="store_true", help="create or upgrade the store's schema, then say so")
     leases.set_defaults(run=run_leases)
 
 
@@ -205,7 +206,10 @@ def run_leases(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    store = open_lab_store(lab)
+    store = open_lab_store(lab)  # opening creates or migrates the schema
+    if args.init:
+        print(f"lease store {store.backend.describe()}: schema version {store.migrate()}")
+        return 0
     if args.history:
         entries = store.history(limit=args.limit)
         if args.json:
