@@ -61,4 +61,4 @@ class SqliteBackend(Backend):
         return cursor.execute(statement, parameters)
 
     def describe(self) -> str:
-        return f"sqlite:///{self.path}"
+        return f"sqlite://{self.path}"
