@@ -106,3 +106,14 @@ def test_leases_init_creates_the_schema_and_boards_has_json(
     listing = json.loads(capsys.readouterr().out)
     assert listing["sim-b"]["held_by"].startswith("bob@desk-2 pid 202 since ") and listing["sim-a"]["held_by"] is None
     assert listing["sim-b"]["resources"] == {"power": "sim-power", "console": "sim-console", "pmic": "sim-console"}
+
+
+def test_boards_shows_a_board_that_a_session_released_as_broken(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grant = store.acquire([["sim-a"]], BOB)
+    store.release(grant.token, "broken", "board sim-a, resource console (shell): no shell prompt\nlast lines...")
+    assert main(["--lab", lab, "boards"]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sim-a")]
+    assert row.endswith("for bob: board sim-a, resource console (shell): no shell prompt)  0")
+    assert "- (broken at " in row

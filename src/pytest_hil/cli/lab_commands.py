@@ -64,6 +64,11 @@ def run_boards(args: argparse.Namespace) -> int:
         held = {board: f"{info.holder} since {time.strftime('%H:%M', time.localtime(info.since))}"
                 for board, info in store.holders().items()}  # fmt: skip
         queues = store.queue_lengths()
+        for name in lab.boards:
+            last = store.history(limit=1, board=name)
+            if name not in held and last and last[0].outcome == "broken":
+                when = time.strftime("%H:%M", time.localtime(last[0].ended))
+                held[name] = f"- (broken at {when} for {last[0].holder.user}: {_short(last[0].reason or '')})"
         store.close()
     except HilError as error:
         print(f"hil: leases unknown: {error}", file=sys.stderr)
@@ -83,6 +88,11 @@ def run_boards(args: argparse.Namespace) -> int:
         return 0
     print(format_boards(lab, verbose=args.verbose, held=held, queues=queues))
     return 0
+
+
+def _short(text: str, width: int = 70) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[: width - 3] + "..."
 
 
 def format_boards(
