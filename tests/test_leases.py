@@ -227,3 +227,20 @@ def test_holder_names_the_ci_job_from_the_environment() -> None:
     holder = Holder.this_process({"GITHUB_RUN_ID": "4242"})
     assert holder.job == "GITHUB_RUN_ID=4242" and str(holder).endswith(" (GITHUB_RUN_ID=4242)")
     assert Holder.from_json(holder.to_json()) == holder
+
+
+def test_a_holder_that_cannot_reach_the_store_learns_its_lease_is_gone(url: str, store: LeaseStore) -> None:
+    """Renewals fail (the database went away): once the TTL has passed the lease counts as lost."""
+
+    class Unreachable(LeaseStore):
+        def renew(self, token: str, ttl: float | None = None) -> list[str]:
+            raise LeaseError("connection refused")
+
+    grant = store.acquire([["b1"]], ALICE, ttl=0.6)
+    lease = HeldLease(Unreachable(store.backend, ttl=0.6), grant, ttl=0.6)
+    deadline = time.monotonic() + 10
+    while not lease.lost and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(LeaseLost, match=r"lease on board b1 lost: renewal failed for 0.6 s: connection refused"):
+        lease.check()
+    lease.stop.set()
