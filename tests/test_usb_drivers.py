@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from hil_drivers.usb.hub import UsbHubPower
+from hil_drivers.usb.presence import UsbDevice
 from hil_drivers.usb.sdwire import SdWire
 from pytest_hil.board import Board
 from pytest_hil.errors import DriverError, LabError
@@ -245,3 +247,44 @@ def test_the_right_sdwire_is_chosen_by_serial_and_a_missing_one_is_listed(
     assert [t for t in BUS.transfers if t.request == 0x0B] == [Transfer("sd-wire", 0x40, 0x0B, 0x20F1, 1, b"")]
     with pytest.raises(DriverError, match=r"no SDWire 04e8:6001 serial sd-wire_99 on the bus; found:\n  1-1.1"):
         sdwire(make_board, device, ", serial: sd-wire_99")
+
+
+# usb: devices that come and go
+
+
+def usb_device(make_board: Callable[[str], Board], options: str) -> UsbDevice:
+    board = make_board(f"dfu: {{driver: usb, backend: 'tests.usb_bus:BUS', poll: 0.02, {options}}}")
+    device = board.dfu
+    assert isinstance(device, UsbDevice)
+    return device
+
+
+def test_a_device_that_enumerates_late_is_waited_for_and_its_departure_too(
+    make_board: Callable[[str], Board],
+) -> None:
+    dfu = VirtualDevice(0x0483, 0xDF11, serial="3276375E3036", name="STM32 DFU", ports=(1, 2))
+    BUS.plug(VirtualDevice(0x1D6B, 0x0002, name="root hub", ports=()))
+    device = usb_device(make_board, "vendor: 0x0483, product: 0xdf11")
+    assert device.find() is None
+    BUS.plug(dfu, after=0.3)  # the board resets into its boot ROM's DFU mode
+    found = device.wait_present(timeout=5)
+    assert (found.idVendor, found.idProduct, found.serial_number) == (0x0483, 0xDF11, "3276375E3036")
+    threading.Timer(0.3, BUS.unplug, (dfu,)).start()  # and leaves it again
+    device.wait_absent(timeout=5)
+    assert device.find() is None
+
+
+def test_waits_that_time_out_say_what_is_on_the_bus(make_board: Callable[[str], Board]) -> None:
+    BUS.plug(VirtualDevice(0x0483, 0x5740, serial="A1", name="board CDC", ports=(1, 2)))
+    device = usb_device(make_board, "vendor: 0x0483, product: 0xdf11, serial: '3276375E3036'")
+    with pytest.raises(DriverError) as raised:
+        device.wait_present(timeout=0.2)
+    assert str(raised.value) == (
+        "board b, resource dfu: no USB device 0483:df11 serial 3276375E3036 appeared within 0.2 s; on the bus:\n"
+        "  1-1.2 0483:5740 serial A1"
+    )
+    cdc = usb_device(make_board, "path: 1-1.2")
+    with pytest.raises(
+        DriverError, match=r"resource dfu: USB device 1-1.2 0483:5740 serial A1 still present after 0.2 s"
+    ):
+        cdc.wait_absent(timeout=0.2)

@@ -74,8 +74,8 @@ class VirtualDevice:
             bNumConfigurations=1,
             address=self.address,
             bus=self.bus,
-            port_number=self.ports[-1],
-            port_numbers=self.ports,
+            port_number=self.ports[-1] if self.ports else 0,
+            port_numbers=self.ports or None,  # a root hub has none
             speed=3,
         )
 

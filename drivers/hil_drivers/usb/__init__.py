@@ -1,10 +1,11 @@
-"""USB: hub port power and the SDWire SD-card mux, through pyusb."""
+"""USB through pyusb: hub port power, the SDWire SD-card mux, and devices that come and go."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from hil_drivers.usb.hub import UsbHubPower
+from hil_drivers.usb.presence import UsbDevice
 from hil_drivers.usb.sdwire import SdWire
 from pytest_hil import hookimpl
 from pytest_hil.interfaces import Driver
@@ -12,4 +13,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [UsbHubPower, SdWire]
+    return [UsbHubPower, SdWire, UsbDevice]

@@ -125,14 +125,18 @@ def wanted(options: UsbMatchOptions) -> str:
 
 def find_one(context: DriverContext, options: UsbMatchOptions, backend: Any, what: str, **descriptor: int) -> Any:
     """The one matching device; an error listing the bus when there is none, or more than one."""
-    import usb.core
-
     found = list(matching(options, backend, **descriptor))
     if len(found) == 1:
         return found[0]
     if found:
         listed = "; ".join(describe(device) for device in found)
         raise DriverError(f"{context}: {len(found)} {what}s match {wanted(options)}: {listed} (add serial or path)")
+    raise DriverError(f"{context}: no {what} {wanted(options)} on the bus; found:\n  {bus_listing(backend)}")
+
+
+def bus_listing(backend: Any) -> str:
+    """Every device on the bus, one per line (indented after the first), for error messages."""
+    import usb.core
+
     present = [describe(device) for device in usb.core.find(find_all=True, backend=backend)]
-    listing = "\n  ".join(present) if present else "(no USB devices at all)"
-    raise DriverError(f"{context}: no {what} {wanted(options)} on the bus; found:\n  {listing}")
+    return "\n  ".join(present) if present else "(no USB devices at all)"
