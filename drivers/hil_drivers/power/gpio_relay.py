@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from hil_drivers.gpio.pins import pin_factory, pin_number
 from hil_drivers.power.switch import Switch
-from pytest_hil.errors import DriverError, DriverUnavailable
+from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 
 
@@ -22,18 +23,6 @@ class GpioPowerOptions:
     )
 
 
-def pin_factory(name: str) -> Any:
-    """gpiozero's pin factory for `name`; `mock` is one simulated set of pins shared by the process."""
-    from gpiozero import Device
-
-    if name == "mock":
-        from gpiozero.pins.mock import MockFactory
-
-        if not isinstance(Device.pin_factory, MockFactory):
-            Device.pin_factory = MockFactory()
-    return Device.pin_factory
-
-
 class GpioPower(Switch):
     """Drives the relay's line; the state is what the line says."""
 
@@ -42,18 +31,13 @@ class GpioPower(Switch):
 
     def __init__(self, options: GpioPowerOptions, context: DriverContext) -> None:
         super().__init__(options, context)
-        try:
-            from gpiozero import DigitalOutputDevice, GPIOZeroError
-        except ImportError:
-            raise DriverUnavailable(f"{context}: gpiozero is not installed (pip install 'pytest-hil[gpio]')") from None
+        factory = pin_factory(options.pin_factory, context)
+        from gpiozero import DigitalOutputDevice, GPIOZeroError
+
         initial = {"off": False, "on": True, "keep": None}[options.initial]
-        pin = int(options.pin) if options.pin.isdigit() else options.pin
         try:
             self.line = DigitalOutputDevice(
-                pin,
-                active_high=options.active_high,
-                initial_value=initial,
-                pin_factory=pin_factory(options.pin_factory),
+                pin_number(options.pin), active_high=options.active_high, initial_value=initial, pin_factory=factory
             )
         except GPIOZeroError as error:
             raise DriverError(f"{context}: pin {options.pin}: {error}") from None

@@ -65,15 +65,22 @@ def load_medium(path: str) -> dict[str, str] | None:
     return {"name": name, "sha256": digest.hexdigest(), "size": str(size)}
 
 
+def report(config: dict[str, object], state: str) -> None:
+    """Tell the board's hardware what the firmware is doing (it drives the status LED)."""
+    os.write(int(config["status_fd"]), f"{state}\n".encode())  # type: ignore[call-overload]
+
+
 def boot(config: dict[str, object]) -> dict[str, str] | None:
     """Print the boot log; with an SD card, boot its image (None: there is nothing to boot)."""
     lines = [line.format(**config) for line in BOOT_LOG]
+    if config["boot_mode"] == "recovery":
+        lines.insert(2, "Boot mode: recovery (button held at power-on)")
     pause = float(config["boot_time"]) / len(lines)  # type: ignore[arg-type]
     image = None
-    for index, line in enumerate(lines):
+    for line in lines:
         time.sleep(pause)
         write(line + "\n")
-        if index == 1 and config["medium"]:
+        if line.startswith("DRAM") and config["medium"]:
             image = load_medium(str(config["medium"]))
             if image is None:
                 write("MMC: no bootable image on SD card\n")
@@ -141,6 +148,7 @@ def main() -> None:
     config = json.loads(sys.argv[1])
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is for the shell's commands
+    report(config, "booting")
     image = boot(config)
     if config["medium"] and image is None:
         while True:  # a board with an empty card hangs in its boot loader
@@ -148,6 +156,7 @@ def main() -> None:
     if config["kernel_messages"]:
         threading.Thread(target=kernel_messages, args=(config["kernel_messages"],), daemon=True).start()
     while True:
+        report(config, "ready")
         if login(config):
             run_shell(config, image)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import threading
 import tty
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from hil_drivers.sim import firmware
 
@@ -34,6 +36,9 @@ class FirmwareSettings:
     prompt: str
     boot_time: float
     kernel_messages: float = 0.0
+    #: Mock GPIO lines (gpiozero names): an LED that follows the boot, a button read at power-on.
+    led_pin: str | None = None
+    boot_mode_pin: str | None = None
 
 
 class Uart:
@@ -83,14 +88,26 @@ class SimBoardHardware:
             self.uarts[1].write_board_side("[pmic] power on\n")
             console = self.uarts[0]
             console.wake()
-            config = {**asdict(settings), "home": self.home, "medium": str(self.medium) if self.medium else None}
+            status_read, status_write = os.pipe()
+            config = {
+                **asdict(settings),
+                "home": self.home,
+                "medium": str(self.medium) if self.medium else None,
+                "boot_mode": "recovery" if settings.boot_mode_pin and _pin(settings.boot_mode_pin).state else "normal",
+                "status_fd": status_write,
+            }
             self.firmware = subprocess.Popen(
                 [sys.executable, "-S", firmware.__file__, json.dumps(config)],
                 stdin=console.slave,
                 stdout=console.slave,
                 stderr=console.slave,
                 start_new_session=True,
+                pass_fds=(status_write,),
             )
+            os.close(status_write)
+            threading.Thread(
+                target=_follow_status, args=(status_read, settings.led_pin), name=f"sim-{self.ident}-led", daemon=True
+            ).start()
 
     def power_off(self) -> None:
         with self.lock:
@@ -110,6 +127,33 @@ class SimBoardHardware:
         for uart in self.uarts:
             uart.close()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _pin(name: str) -> Any:
+    """A line of the mock pin factory the sim lab shares with `gpio` resources (`pin_factory: mock`)."""
+    from hil_drivers.gpio.pins import pin_factory, pin_number
+
+    return pin_factory("mock").pin(pin_number(name))
+
+
+def _follow_status(status: int, led_pin: str | None) -> None:
+    """Drive the LED line as the firmware reports its state: blinking while it boots, steady at the
+    login prompt, dark once the firmware is gone (its end of the pipe closes)."""
+    led = _pin(led_pin) if led_pin else None
+    state, lit = "booting", False
+    with os.fdopen(status, "rb", buffering=0) as reports:
+        while True:
+            ready, _, _ = select.select([reports], [], [], 0.1)
+            if ready:
+                line = reports.readline()
+                if not line:
+                    break
+                state = line.decode().strip()
+            lit = (not lit) if state == "booting" else state == "ready"
+            if led is not None:
+                (led.drive_high if lit else led.drive_low)()
+    if led is not None:
+        led.drive_low()
 
 
 _bench: dict[str, SimBoardHardware] = {}

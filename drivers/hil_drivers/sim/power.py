@@ -19,6 +19,12 @@ class SimPowerOptions:
     kernel_messages: float = field(
         default=0.0, metadata={"help": "seconds between kernel-style lines printed at random moments (0: none)"}
     )
+    led_pin: str | None = field(
+        default=None, metadata={"help": "mock GPIO line of its status LED: blinks while booting, on at the login"}
+    )
+    boot_mode_pin: str | None = field(
+        default=None, metadata={"help": "mock GPIO line of its boot-mode button: held high at power-on = recovery"}
+    )
 
 
 class SimPower(Power):
@@ -37,6 +43,8 @@ class SimPower(Power):
             prompt=options.prompt.replace("{hostname}", hostname),
             boot_time=options.boot_time,
             kernel_messages=options.kernel_messages,
+            led_pin=options.led_pin,
+            boot_mode_pin=options.boot_mode_pin,
         )
         self.hardware = attach(options.board or context.board)
 

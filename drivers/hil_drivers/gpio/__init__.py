@@ -1,0 +1,14 @@
+"""GPIO lines through gpiozero."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hil_drivers.gpio.line import GpioLine
+from pytest_hil import hookimpl
+from pytest_hil.interfaces import Driver
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    return [GpioLine]
