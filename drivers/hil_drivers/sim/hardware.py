@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hil_drivers.sim import firmware
+from hil_drivers.sim.ecu import Ecu, identifiers
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class FirmwareSettings:
     #: Mock GPIO lines (gpiozero names): an LED that follows the boot, a button read at power-on.
     led_pin: str | None = None
     boot_mode_pin: str | None = None
+    #: python-can `virtual` channel of its CAN node (heartbeat, UDS over ISO-TP), and its node id.
+    can_channel: str | None = None
+    can_node: int = 1
 
 
 class Uart:
@@ -77,6 +81,7 @@ class SimBoardHardware:
         #: The SD card the board boots from, when a `sim-storage` resource has put one in.
         self.medium: Path | None = None
         self.powered = False
+        self.ecu: Ecu | None = None
         self.lock = threading.Lock()
         self.users = 0
 
@@ -108,12 +113,23 @@ class SimBoardHardware:
             threading.Thread(
                 target=_follow_status, args=(status_read, settings.led_pin), name=f"sim-{self.ident}-led", daemon=True
             ).start()
+            if settings.can_channel:
+                self.ecu = Ecu(settings.can_channel, settings.can_node, identifiers(self.ident, self._software()))
+                self.ecu.start()
+
+    def _software(self) -> str:
+        """What the board runs: the image on its card (as labelled when flashed), else its own firmware."""
+        label = self.medium.with_name(self.medium.name + ".label") if self.medium else None
+        return label.read_text().strip() if label and label.exists() else "sim-firmware-1.0"
 
     def power_off(self) -> None:
         with self.lock:
             if not self.powered:
                 return
             self.powered = False
+            if self.ecu is not None:
+                self.ecu.stop()
+                self.ecu = None
             if self.firmware is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.firmware.pid, signal.SIGKILL)

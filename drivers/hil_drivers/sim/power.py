@@ -25,6 +25,10 @@ class SimPowerOptions:
     boot_mode_pin: str | None = field(
         default=None, metadata={"help": "mock GPIO line of its boot-mode button: held high at power-on = recovery"}
     )
+    can_channel: str | None = field(
+        default=None, metadata={"help": "python-can virtual channel of its CAN node (heartbeat 0x700+node, UDS)"}
+    )
+    can_node: int = field(default=1, metadata={"help": "its CAN node id"})
 
 
 class SimPower(Power):
@@ -45,6 +49,8 @@ class SimPower(Power):
             kernel_messages=options.kernel_messages,
             led_pin=options.led_pin,
             boot_mode_pin=options.boot_mode_pin,
+            can_channel=options.can_channel,
+            can_node=options.can_node,
         )
         self.hardware = attach(options.board or context.board)
 

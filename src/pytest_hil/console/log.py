@@ -170,6 +170,8 @@ class BoardLogs:
         self.secrets = tuple(secrets)
         self.timestamps = timestamps
         self.logs: dict[str, ConsoleLog] = {}
+        #: Logs of other traffic (CAN frames): per session and test like consoles, without notes.
+        self.traces: dict[str, ConsoleLog] = {}
         self.test_dir: Path | None = None
         #: Notes of the running test (or of the time before the first), for consoles opened later.
         self.notes: list[str] = []
@@ -187,6 +189,18 @@ class BoardLogs:
                 log.note(text)
         return log
 
+    def trace(self, resource: str, kind: str) -> ConsoleLog:
+        """The log of `resource`'s traffic in a format of its own (`kind`, e.g. candump): kept per session
+        and per test like a console log, but without notes and unmasked."""
+        name = f"{self.board}.{resource}.{kind}"
+        log = self.traces.get(name)
+        if log is None:
+            session_dir = self.log_dir / "session" if self.log_dir else None
+            log = self.traces[name] = ConsoleLog(name, session_dir, Masker(()), timestamps=False)
+            if self.test_dir is not None:
+                log.start_test(self.test_dir / f"{name}.log")
+        return log
+
     def note(self, text: str) -> None:
         """A line for every console log of the board (power changes, flashing), also for consoles
         opened later in the same test: a flash before the console is opened is not lost."""
@@ -197,14 +211,15 @@ class BoardLogs:
     def start_test(self, folder: Path) -> None:
         self.test_dir = folder
         self.notes = []
-        for log in self.logs.values():
+        for log in [*self.logs.values(), *self.traces.values()]:
             log.start_test(folder / f"{log.name}.log")
 
     def end_test(self) -> list[Path]:
         self.test_dir = None
         self.notes = []
-        return [path for log in self.logs.values() if (path := log.end_test()) is not None]
+        logs = [*self.logs.values(), *self.traces.values()]
+        return [path for log in logs if (path := log.end_test()) is not None]
 
     def close(self) -> None:
-        for log in self.logs.values():
+        for log in [*self.logs.values(), *self.traces.values()]:
             log.close()

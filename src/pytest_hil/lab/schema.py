@@ -135,9 +135,35 @@ def _item(hint: Any, value: Any, base: Path, where: str) -> Any:
         raise _Mismatch(f"{where}: {error}") from None
 
 
+def _record(hint: Any, value: Any, base: Path) -> Any:
+    """A mapping as a nested options dataclass (e.g. one CAN filter), every key checked."""
+    if not isinstance(value, dict):
+        raise _Mismatch(
+            f"expected a mapping ({', '.join(f.name for f in dataclasses.fields(hint))}), got {_describe(value)}"
+        )
+    hints = typing.get_type_hints(hint)
+    known = {f.name: f for f in dataclasses.fields(hint)}
+    unknown = [key for key in value if key not in known]
+    if unknown:
+        raise _Mismatch(f"unknown key {unknown[0]!r} (known: {', '.join(known)})")
+    missing = [
+        name
+        for name, f in known.items()
+        if name not in value and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise _Mismatch(f"missing key {missing[0]!r}")
+    try:
+        return hint(**{key: _item(hints[key], item, base, f".{key}") for key, item in value.items()})
+    except ValueError as error:  # the record's own checks
+        raise _Mismatch(str(error)) from None
+
+
 def _plain(hint: Any, value: Any, base: Path) -> Any:
     if hint is Any:
         return value
+    if dataclasses.is_dataclass(hint):
+        return _record(hint, value, base)
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -194,5 +220,7 @@ def type_name(hint: Any) -> str:
         return f"list of {type_name(args[0])}"
     if origin is dict:
         return f"mapping of {type_name(args[1])}"
+    if dataclasses.is_dataclass(hint):
+        return f"mapping ({', '.join(f.name for f in dataclasses.fields(hint))})"
     plain: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path"}
     return plain.get(hint) or str(getattr(hint, "__name__", hint))
