@@ -29,8 +29,8 @@ def test_two_boards(boards):
 
 
 @pytest.mark.hil("family=simboard")
-def test_needs_can(can0):
-    """No board in the example lab has a `can0`: this test is skipped, and the reason says so."""
+def test_needs_jtag(jtag):
+    """No board in the example lab has a `jtag`: this test is skipped, and the reason says so."""
 
 
 def test_not_a_hil_test():

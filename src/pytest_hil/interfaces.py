@@ -195,10 +195,24 @@ class Video(Driver):
     def snapshot(self) -> Image: ...
 
     @abc.abstractmethod
-    def assert_matches(self, reference: Any, max_distance: int = 5, hash: str = "phash") -> None: ...
+    def assert_matches(
+        self,
+        reference: Any,
+        max_distance: int = 5,
+        hash: Any = "phash",
+        region: tuple[int, int, int, int] | None = None,
+    ) -> None: ...
 
     @abc.abstractmethod
-    def wait_for_match(self, reference: Any, timeout: float = 10.0, max_distance: int = 5) -> None: ...
+    def wait_for_match(
+        self,
+        reference: Any,
+        timeout: float = 10.0,
+        max_distance: int = 5,
+        hash: Any = "phash",
+        region: tuple[int, int, int, int] | None = None,
+        interval: float = 0.2,
+    ) -> Image: ...
 
 
 class Usb(Driver):

@@ -125,6 +125,7 @@ def run_shell(config: dict[str, object], image: dict[str, str] | None) -> None:
         "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "TERM": "vt100",
         "PS1": str(config["prompt"]),
+        "HIL_SCREEN": str(config["screen"]),  # text written here shows on the board's display
     }
     if image is not None:  # what the running system knows of the image it booted
         environment.update(HIL_BOOT_IMAGE=image["name"], HIL_BOOT_SHA256=image["sha256"])

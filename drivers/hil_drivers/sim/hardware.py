@@ -82,6 +82,11 @@ class SimBoardHardware:
         self.medium: Path | None = None
         self.powered = False
         self.ecu: Ecu | None = None
+        #: What the firmware says it is doing: off, booting, ready (at the login prompt or in a shell).
+        self.state = "off"
+        self.generation = 0  # power-ons so far: a status reader of an earlier one stays quiet
+        #: Text the board's shell put on its display (`echo hello > $HIL_SCREEN`).
+        self.screen = Path(self.home) / "screen.txt"
         self.lock = threading.Lock()
         self.users = 0
 
@@ -90,6 +95,9 @@ class SimBoardHardware:
             if self.powered:
                 return
             self.powered = True
+            self.generation += 1
+            self.state = "booting"
+            self.screen.unlink(missing_ok=True)
             self.uarts[1].write_board_side("[pmic] power on\n")
             console = self.uarts[0]
             console.wake()
@@ -97,6 +105,7 @@ class SimBoardHardware:
             config = {
                 **asdict(settings),
                 "home": self.home,
+                "screen": str(self.screen),
                 "medium": str(self.medium) if self.medium else None,
                 "boot_mode": "recovery" if settings.boot_mode_pin and _pin(settings.boot_mode_pin).state else "normal",
                 "status_fd": status_write,
@@ -111,11 +120,37 @@ class SimBoardHardware:
             )
             os.close(status_write)
             threading.Thread(
-                target=_follow_status, args=(status_read, settings.led_pin), name=f"sim-{self.ident}-led", daemon=True
+                target=self._follow_status,
+                args=(status_read, settings.led_pin, self.generation),
+                name=f"sim-{self.ident}-led",
+                daemon=True,
             ).start()
             if settings.can_channel:
                 self.ecu = Ecu(settings.can_channel, settings.can_node, identifiers(self.ident, self._software()))
                 self.ecu.start()
+
+    def _follow_status(self, status: int, led_pin: str | None, generation: int) -> None:
+        """Drive the LED line as the firmware reports its state: blinking while it boots, steady at the
+        login prompt, dark once the firmware is gone (its end of the pipe closes)."""
+        led = _pin(led_pin) if led_pin else None
+        state, lit = "booting", False
+        with os.fdopen(status, "rb", buffering=0) as reports:
+            while True:
+                ready, _, _ = select.select([reports], [], [], 0.1)
+                if ready:
+                    line = reports.readline()
+                    if not line:
+                        break
+                    state = line.decode().strip()
+                    if generation == self.generation:
+                        self.state = state
+                lit = (not lit) if state == "booting" else state == "ready"
+                if led is not None:
+                    (led.drive_high if lit else led.drive_low)()
+        if generation == self.generation:
+            self.state = "off"
+            if led is not None:
+                led.drive_low()
 
     def _software(self) -> str:
         """What the board runs: the image on its card (as labelled when flashed), else its own firmware."""
@@ -150,26 +185,6 @@ def _pin(name: str) -> Any:
     from hil_drivers.gpio.pins import pin_factory, pin_number
 
     return pin_factory("mock").pin(pin_number(name))
-
-
-def _follow_status(status: int, led_pin: str | None) -> None:
-    """Drive the LED line as the firmware reports its state: blinking while it boots, steady at the
-    login prompt, dark once the firmware is gone (its end of the pipe closes)."""
-    led = _pin(led_pin) if led_pin else None
-    state, lit = "booting", False
-    with os.fdopen(status, "rb", buffering=0) as reports:
-        while True:
-            ready, _, _ = select.select([reports], [], [], 0.1)
-            if ready:
-                line = reports.readline()
-                if not line:
-                    break
-                state = line.decode().strip()
-            lit = (not lit) if state == "booting" else state == "ready"
-            if led is not None:
-                (led.drive_high if lit else led.drive_low)()
-    if led is not None:
-        led.drive_low()
 
 
 _bench: dict[str, SimBoardHardware] = {}

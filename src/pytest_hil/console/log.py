@@ -175,6 +175,8 @@ class BoardLogs:
         self.test_dir: Path | None = None
         #: Notes of the running test (or of the time before the first), for consoles opened later.
         self.notes: list[str] = []
+        #: Files drivers made for the running test (mismatching screenshots): attached to its report.
+        self.attachments: list[Path] = []
 
     def console(self, resource: str) -> ConsoleLog:
         """The log of console `resource` (created on first request, joining a running test)."""
@@ -201,6 +203,16 @@ class BoardLogs:
                 log.start_test(self.test_dir / f"{name}.log")
         return log
 
+    def artifact_dir(self) -> Path:
+        """Where a driver puts files for the running test: its log folder (outside tests, ./hil-artifacts)."""
+        folder = self.test_dir or Path("hil-artifacts")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def attach(self, path: Path) -> None:
+        """Attach a file to the running test's report (junit property, pytest-html extra)."""
+        self.attachments.append(path)
+
     def note(self, text: str) -> None:
         """A line for every console log of the board (power changes, flashing), also for consoles
         opened later in the same test: a flash before the console is opened is not lost."""
@@ -211,6 +223,7 @@ class BoardLogs:
     def start_test(self, folder: Path) -> None:
         self.test_dir = folder
         self.notes = []
+        self.attachments = []
         for log in [*self.logs.values(), *self.traces.values()]:
             log.start_test(folder / f"{log.name}.log")
 

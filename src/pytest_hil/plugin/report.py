@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import warnings
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     serving = item.stash.get(serving_key, None)
     if serving is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
         return
+    _attach_files(item, report, serving)
     if report.failed:
         _attach_console_tails(report, serving)
         if call.excinfo is not None and call.excinfo.errisinstance(ShellUnreachable):
@@ -37,6 +40,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 pytest.PytestWarning(f"{item.nodeid}: pytest_hil_after_test failed on {board.name}: {error!r}"),
                 stacklevel=1,
             )
+
+
+def _attach_files(item: pytest.Item, report: pytest.TestReport, serving: dict[str, Board]) -> None:
+    """Files drivers attached (screenshots): junit properties, and pytest-html extras when it is there."""
+    for board in serving.values():
+        for path in board.logs.attachments:
+            item.user_properties.append(("hil.attachment", str(path)))
+            _html_image(report, path)
+        board.logs.attachments = []
+
+
+def _html_image(report: pytest.TestReport, path: Path) -> None:
+    try:
+        from pytest_html import extras
+    except ImportError:
+        return
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        return
+    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+    image = extras.image(base64.b64encode(path.read_bytes()).decode(), path.name, mime, path.suffix.lstrip("."))
+    report.extras = [*getattr(report, "extras", []), image]  # type: ignore[attr-defined]
 
 
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:

@@ -1,0 +1,85 @@
+"""What every video driver does with its frames: compare them, wait for one, explain a mismatch."""
+
+from __future__ import annotations
+
+import abc
+import time
+from typing import TYPE_CHECKING, Any
+
+from hil_drivers.video.compare import HashKind, Region, distance, load, save_mismatch
+from pytest_hil.errors import HilError
+from pytest_hil.interfaces import Video
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+class FrameMismatch(HilError, AssertionError):
+    """The display does not show the reference: a test failure, with pictures saved beside its logs."""
+
+
+class SnapshotVideo(Video):
+    """A display read one frame at a time with `snapshot()`."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> Image.Image: ...
+
+    def assert_matches(
+        self,
+        reference: Any,
+        max_distance: int = 5,
+        hash: HashKind = "phash",
+        region: Region | None = None,
+    ) -> None:
+        """The current frame is within `max_distance` of `reference` (a path or an image) by `hash`,
+        optionally over `region` = (left, top, right, bottom)."""
+        expected = load(reference)
+        actual = self.snapshot()
+        found = distance(actual, expected, hash, region)
+        if found > max_distance:
+            self._fail(actual, expected, found, max_distance, hash, region, "")
+
+    def wait_for_match(
+        self,
+        reference: Any,
+        timeout: float = 10.0,
+        max_distance: int = 5,
+        hash: HashKind = "phash",
+        region: Region | None = None,
+        interval: float = 0.2,
+    ) -> Image.Image:
+        """Take frames every `interval` seconds until one matches; returns it, fails after `timeout`."""
+        expected = load(reference)
+        deadline = time.monotonic() + timeout
+        while True:
+            actual = self.snapshot()
+            found = distance(actual, expected, hash, region)
+            if found <= max_distance:
+                return actual
+            if time.monotonic() >= deadline:
+                self._fail(actual, expected, found, max_distance, hash, region, f" within {timeout:g} s")
+            time.sleep(interval)
+
+    def _fail(
+        self,
+        actual: Image.Image,
+        expected: Image.Image,
+        found: int,
+        limit: int,
+        hash: str,
+        region: Region | None,
+        waited: str,
+    ) -> None:
+        logs = self.context.logs
+        folder = logs.artifact_dir()
+        number = 1  # the test's first mismatch on this display is 1, its next 2, ...
+        while (folder / f"{self.context.resource}-mismatch-{number}-actual.png").exists():
+            number += 1
+        paths = save_mismatch(folder, f"{self.context.resource}-mismatch-{number}", actual, expected, region)
+        for path in paths:
+            logs.attach(path)
+        where = f" in region {region}" if region else ""
+        raise FrameMismatch(
+            f"{self.context}: the frame does not match the reference{waited}: {hash} distance {found} > {limit}"
+            f"{where}; saved {paths[0].name}, {paths[1].name}, {paths[2].name} in {paths[0].parent}"
+        )
