@@ -1,5 +1,5 @@
 """The board's other outputs and inputs: its status LED and boot-mode button (GPIO), its CAN node,
-and its HDMI output compared with reference screens."""
+its HDMI output compared with reference screens, and SSH."""
 
 from pathlib import Path
 
@@ -47,3 +47,11 @@ def test_hdmi_shows_what_the_shell_wrote(shell, hdmi):
     shell.run_check("echo 'Hello from the shell' > $HIL_SCREEN")
     hdmi.wait_for_match(SCREENS / "hello.png", timeout=5)
     shell.run_check("rm $HIL_SCREEN")
+
+
+def test_ssh_runs_commands_and_copies_files(power, ssh, tmp_path):
+    result = ssh.run("uname -s; echo warning >&2; exit 2")
+    assert (result.stdout, result.stderr, result.exit_code) == ("Linux\n", "warning\n", 2)
+    (tmp_path / "config.txt").write_text("mode=test\n")
+    ssh.put(tmp_path / "config.txt", str(tmp_path / "on-board.txt"))
+    assert ssh.run(f"cat {tmp_path / 'on-board.txt'}").stdout == "mode=test\n"

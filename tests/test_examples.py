@@ -18,7 +18,7 @@ def test_the_example_suite_passes_on_the_simulated_lab(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess(
         "--hil-lab", "examples/lab.yaml", "examples", "-rs", "--junitxml=report.xml", "-p", "no:cacheprovider"
     )
-    result.assert_outcomes(passed=17, skipped=1)
+    result.assert_outcomes(passed=18, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * needs family=simboard and resource jtag: no board has it*"])
     root = ET.parse(pytester.path / "report.xml").getroot()
     boards = {

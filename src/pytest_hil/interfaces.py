@@ -128,6 +128,8 @@ class CommandResult:
     stdout: str
     exit_code: int
     duration: float
+    #: Separate only where the transport keeps it apart (SSH); a console shell's stderr is in stdout.
+    stderr: str = ""
 
 
 class Shell(Driver):

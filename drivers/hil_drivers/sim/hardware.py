@@ -43,6 +43,8 @@ class FirmwareSettings:
     #: python-can `virtual` channel of its CAN node (heartbeat, UDS over ISO-TP), and its node id.
     can_channel: str | None = None
     can_node: int = 1
+    #: Loopback port of its SSH server (paramiko), up while powered.
+    ssh_port: int | None = None
 
 
 class Uart:
@@ -82,6 +84,7 @@ class SimBoardHardware:
         self.medium: Path | None = None
         self.powered = False
         self.ecu: Ecu | None = None
+        self.sshd: Any = None
         #: What the firmware says it is doing: off, booting, ready (at the login prompt or in a shell).
         self.state = "off"
         self.generation = 0  # power-ons so far: a status reader of an earlier one stays quiet
@@ -128,6 +131,13 @@ class SimBoardHardware:
             if settings.can_channel:
                 self.ecu = Ecu(settings.can_channel, settings.can_node, identifiers(self.ident, self._software()))
                 self.ecu.start()
+            if settings.ssh_port:
+                from hil_drivers.sim.sshd import SimSshServer, shell_environment
+
+                environment = shell_environment(self.home, settings.username, self.screen)
+                self.sshd = SimSshServer(
+                    settings.ssh_port, settings.username, settings.password, self.home, environment
+                )
 
     def _follow_status(self, status: int, led_pin: str | None, generation: int) -> None:
         """Drive the LED line as the firmware reports its state: blinking while it boots, steady at the
@@ -165,6 +175,9 @@ class SimBoardHardware:
             if self.ecu is not None:
                 self.ecu.stop()
                 self.ecu = None
+            if self.sshd is not None:
+                self.sshd.stop()
+                self.sshd = None
             if self.firmware is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.firmware.pid, signal.SIGKILL)

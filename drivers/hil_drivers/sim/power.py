@@ -29,6 +29,9 @@ class SimPowerOptions:
         default=None, metadata={"help": "python-can virtual channel of its CAN node (heartbeat 0x700+node, UDS)"}
     )
     can_node: int = field(default=1, metadata={"help": "its CAN node id"})
+    ssh_port: int | None = field(
+        default=None, metadata={"help": "loopback port of its SSH server while powered (needs paramiko)"}
+    )
 
 
 class SimPower(Power):
@@ -51,6 +54,7 @@ class SimPower(Power):
             boot_mode_pin=options.boot_mode_pin,
             can_channel=options.can_channel,
             can_node=options.can_node,
+            ssh_port=options.ssh_port,
         )
         self.hardware = attach(options.board or context.board)
 
