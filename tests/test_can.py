@@ -13,7 +13,7 @@ import pytest
 
 from hil_drivers.can.bus import CanBus, FrameNotSeen
 from pytest_hil.board import Board
-from pytest_hil.errors import LabError
+from pytest_hil.errors import DriverError, LabError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
 
@@ -270,3 +270,18 @@ def test_each_test_gets_its_frames_in_a_candump_log_named_in_junit(
     logs = [p.get("value") for p in root.iter("property") if p.get("name") == "hil.console_log"]
     (candump,) = [path for path in logs if path and path.endswith("b.can0.candump.log")]
     assert Path(candump).read_text().rstrip().endswith(f"{channel} 7DF#02010C")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("interface: socketcan, channel: hilnope0", r"resource can0: socketcan bus on hilnope0: "),
+        ("interface: no-such-interface, channel: x", r"resource can0: no-such-interface bus on x: .*no-such-interface"),
+    ],
+)
+def test_a_bus_that_cannot_be_opened_names_board_resource_and_cause(
+    make_board: Callable[[str], Board], options: str, message: str
+) -> None:
+    board = make_board(f"      can0: {{driver: can, {options}}}\n")
+    with pytest.raises(DriverError, match=message):
+        board.resource("can0")

@@ -288,3 +288,16 @@ def test_waits_that_time_out_say_what_is_on_the_bus(make_board: Callable[[str], 
         DriverError, match=r"resource dfu: USB device 1-1.2 0483:5740 serial A1 still present after 0.2 s"
     ):
         cdc.wait_absent(timeout=0.2)
+
+
+def test_a_selector_matching_two_devices_is_ambiguous_and_lists_them(make_board: Callable[[str], Board]) -> None:
+    BUS.plug(VirtualDevice(0x0483, 0xDF11, serial="AAA", name="dfu one", ports=(1, 1)))
+    BUS.plug(VirtualDevice(0x0483, 0xDF11, serial="BBB", name="dfu two", ports=(1, 2)))
+    device = usb_device(make_board, "vendor: 0x0483, product: 0xdf11")
+    with pytest.raises(DriverError) as raised:
+        device.wait_present(timeout=1)
+    assert str(raised.value) == (
+        "board b, resource dfu: 2 USB devices match 0483:df11: 1-1.1 0483:df11 serial AAA; "
+        "1-1.2 0483:df11 serial BBB (add serial or path)"
+    )
+    assert usb_device(make_board, "vendor: 0x0483, serial: BBB").find().serial_number == "BBB"

@@ -208,3 +208,14 @@ def test_a_snapshot_url_that_fails_or_sends_no_image_is_a_clear_error(
     frames.status, frames.frame = 200, b"<html>login page</html>"
     with pytest.raises(DriverError, match=rf"GET {frames.url}: not an image \(image/png, 23 bytes\)"):
         video.snapshot()
+
+
+def test_a_reference_that_does_not_exist_names_board_resource_and_file(
+    make_board: Callable[[str], Board], frames: FrameServer, tmp_path: Path
+) -> None:
+    video = snapshot_video(make_board, frames.url)
+    frames.show(screen((0, 0, 0)))
+    with pytest.raises(
+        DriverError, match=rf"board b, resource video: reference image {tmp_path}/nope.png: .*No such file"
+    ):
+        video.assert_matches(tmp_path / "nope.png")

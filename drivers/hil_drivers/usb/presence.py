@@ -28,8 +28,15 @@ class UsbDevice(Usb):
         self.backend = load_backend(context, options.backend)
 
     def find(self) -> Any:
-        """The matching device (pyusb's `usb.core.Device`) now on the bus, or None."""
-        return next(matching(self.options, self.backend), None)
+        """The matching device (pyusb's `usb.core.Device`) now on the bus, or None; several matching
+        devices are an error listing them (add serial or path to the lab file)."""
+        found = list(matching(self.options, self.backend))
+        if len(found) > 1:
+            listed = "; ".join(describe(device) for device in found)
+            raise DriverError(
+                f"{self.context}: {len(found)} USB devices match {wanted(self.options)}: {listed} (add serial or path)"
+            )
+        return found[0] if found else None
 
     def wait_present(self, timeout: float = 10.0) -> Any:
         """The device once it is there; an error listing the bus when it does not come in time."""

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from hil_drivers.video.compare import HashKind, Region, distance, load, save_mismatch
-from pytest_hil.errors import HilError
+from pytest_hil.errors import DriverError, HilError
 from pytest_hil.interfaces import Video
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class SnapshotVideo(Video):
     ) -> None:
         """The current frame is within `max_distance` of `reference` (a path or an image) by `hash`,
         optionally over `region` = (left, top, right, bottom)."""
-        expected = load(reference)
+        expected = self._reference(reference)
         actual = self.snapshot()
         found = distance(actual, expected, hash, region)
         if found > max_distance:
@@ -49,7 +49,7 @@ class SnapshotVideo(Video):
         interval: float = 0.2,
     ) -> Image.Image:
         """Take frames every `interval` seconds until one matches; returns it, fails after `timeout`."""
-        expected = load(reference)
+        expected = self._reference(reference)
         deadline = time.monotonic() + timeout
         while True:
             actual = self.snapshot()
@@ -59,6 +59,12 @@ class SnapshotVideo(Video):
             if time.monotonic() >= deadline:
                 self._fail(actual, expected, found, max_distance, hash, region, f" within {timeout:g} s")
             time.sleep(interval)
+
+    def _reference(self, reference: Any) -> Image.Image:
+        try:
+            return load(reference)
+        except (OSError, ValueError) as error:  # missing, unreadable, not an image
+            raise DriverError(f"{self.context}: reference image {reference}: {error}") from None
 
     def _fail(
         self,
