@@ -28,6 +28,11 @@ mkdir -p /dev/pts /tmp /root && mount -t devpts devpts /dev/pts
 hostname {hostname}
 for module in /lib/modules/*.ko; do [ -e "$module" ] && insmod "$module"; done
 """
+#: QEMU's user network: the guest is 10.0.2.15, the host 10.0.2.2 (reached by hostfwd rules).
+NETWORK = """\
+ip link set lo up
+ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+"""
 PROFILE = "export PS1='root@{hostname}:\\w# '\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\ncd /root\n"
 
 
@@ -47,11 +52,18 @@ def build_initramfs(
     busybox: str | None = None,
     modules: Sequence[str] = (),
     modules_dir: Path | None = None,
+    binaries: Sequence[Path] = (),
+    network: bool = False,
+    services: Sequence[str] = (),
 ) -> Path:
     """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password).
 
     `modules` (e.g. `virtio_blk` for the board's disk) are taken with what they depend on from the
-    kernel's `modules_dir` (`/lib/modules/<version>`) and loaded at boot.
+    kernel's `modules_dir` (`/lib/modules/<version>`) and loaded at boot. `binaries` are host programs
+    copied with the shared libraries `ldd` names (the guest runs this machine's architecture), e.g.
+    Debian's dropbear for an SSH server; `network` brings eth0 up for QEMU's user network (load its
+    driver, e.g. virtio_net, through `modules`); `services` are shell lines run at the end of boot,
+    such as `dropbear -R -B`.
     """
     busybox = busybox or find_busybox()
     if busybox is None:
@@ -77,6 +89,11 @@ def build_initramfs(
             raise ValueError("modules need modules_dir: the kernel's /lib/modules/<version> folder")
         for index, module in enumerate(module_load_order(modules_dir, modules)):
             shutil.copy2(module, root / "lib" / "modules" / f"{index:03d}-{module.name}")
+    for binary in binaries:
+        for path in (binary, *_shared_libraries(binary)):
+            target = root / path.relative_to("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
     shutil.copy2(busybox, root / "bin" / "busybox")
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for applet in applets:
@@ -86,7 +103,9 @@ def build_initramfs(
     (root / "init").symlink_to("bin/busybox")
     (root / "etc" / "inittab").write_text(INITTAB.format(console=console))
     rcs = root / "etc" / "init.d" / "rcS"
-    rcs.write_text(RCS.format(hostname=hostname))
+    rcs.write_text(
+        RCS.format(hostname=hostname) + (NETWORK if network else "") + "".join(f"{line}\n" for line in services)
+    )
     rcs.chmod(0o755)
     (root / "etc" / "profile").write_text(PROFILE.format(hostname=hostname))
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
@@ -102,6 +121,20 @@ def build_initramfs(
     dest.write_bytes(gzip.compress(archive, compresslevel=6))
     shutil.rmtree(root)
     return dest
+
+
+def _shared_libraries(binary: Path) -> list[Path]:
+    """The libraries (and loader) `binary` needs, as `ldd` resolves them on this machine."""
+    listing = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in listing.splitlines():
+        parts = line.split()
+        path = (
+            parts[2] if "=>" in parts and len(parts) > 2 else parts[0] if parts and parts[0].startswith("/") else None
+        )
+        if path and path.startswith("/"):
+            found.append(Path(path))
+    return found
 
 
 def module_load_order(modules_dir: Path, wanted: Sequence[str]) -> list[Path]:

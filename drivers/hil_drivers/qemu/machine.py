@@ -50,6 +50,9 @@ class QemuOptions:
     hostfwd: list[str] = field(
         default_factory=list, metadata={"help": "user-network port forwards, e.g. tcp:127.0.0.1:2222-:22"}
     )
+    nic_model: str | None = field(
+        default=None, metadata={"help": "network card with hostfwd, e.g. virtio-net-pci (default: QEMU's choice)"}
+    )
     extra_args: list[str] = field(default_factory=list, metadata={"help": "more QEMU arguments, as given"})
     accel: str = field(default="tcg", metadata={"help": "accelerator (-accel); tcg works everywhere"})
     binary: str | None = field(default=None, metadata={"help": "QEMU executable (default: qemu-system-<arch>)"})
@@ -165,7 +168,8 @@ class Qemu(StreamConsole, Power):
         for index, disk in enumerate(options.disk):
             args += ["-drive", f"file={disk},if=virtio,format=raw,index={index}"]
         if options.hostfwd:
-            args += ["-nic", "user," + ",".join(f"hostfwd={rule}" for rule in options.hostfwd)]
+            model = [f"model={options.nic_model}"] if options.nic_model else []
+            args += ["-nic", "user," + ",".join(model + [f"hostfwd={rule}" for rule in options.hostfwd])]
         else:
             args += ["-nic", "none"]
         args += ["-serial", f"unix:{self.folder / 'serial.sock'},server=on,wait=off"]
