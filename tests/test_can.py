@@ -285,3 +285,30 @@ def test_a_bus_that_cannot_be_opened_names_board_resource_and_cause(
     board = make_board(f"      can0: {{driver: can, {options}}}\n")
     with pytest.raises(DriverError, match=message):
         board.resource("can0")
+
+
+def test_a_failing_test_report_ends_with_its_last_frames(
+    pytester: pytest.Pytester, channel: str, tmp_path: Path
+) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(
+        f"version: 1\nboards:\n  b:\n    resources:\n      can0: {{driver: can, interface: virtual, channel: {channel}}}\n"
+    )
+    pytester.makepyfile(
+        """
+        import can
+
+        def test_no_answer(can0):
+            can0.send(can.Message(arbitration_id=0x7E0, data=b"\\x02\\x3e\\x00", is_extended_id=False))
+            can0.expect_frame(0x7E8, timeout=0.2)
+        """
+    )
+    result = pytester.runpytest(f"--hil-lab={lab}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*FrameNotSeen: board b, resource can0: no frame 7E8 within 0.2 s; 0 other frames came: none",
+            "*trace b.can0.candump: last 50 lines of *",
+            f"*{channel} 7E0#023E00",
+        ]
+    )

@@ -64,12 +64,16 @@ def _html_image(report: pytest.TestReport, path: Path) -> None:
 
 
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
-    """The last 50 lines of each console during this test, into the failure (terminal and junit)."""
+    """The last 50 lines of each console (and trace: CAN frames) during this test, into the failure
+    (terminal and junit)."""
     for board in serving.values():
-        for log in board.logs.logs.values():
+        for kind, log in [
+            *(("console", log) for log in board.logs.logs.values()),
+            *(("trace", log) for log in board.logs.traces.values()),
+        ]:
             if log.test_path is None:
                 continue
-            title = f"console {log.name}: last 50 lines of {log.test_path}"
+            title = f"{kind} {log.name}: last 50 lines of {log.test_path}"
             text = log.tail(50)
             addsection = getattr(report.longrepr, "addsection", None)  # exception reports render sections
             if callable(addsection):
