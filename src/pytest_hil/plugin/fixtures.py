@@ -83,7 +83,14 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[str, Board]:
     """The boards for `item`, leased for the session if they are not yet: the plan's boards for roles,
-    else the board `pytest_hil_select_board` chose, else any free candidate (one already held first)."""
+    else the board `pytest_hil_select_board` chose, else any free candidate (one already held first).
+    A --hil-dist worker leases nothing (its controller holds the leases) and serves with its board."""
+    if session.dist_board is not None:
+        if plan.roles is not None:
+            return {role: session.boards[name] for role, name in plan.roles.items()}
+        if session.dist_board not in plan.candidates:
+            pytest.skip(f"needs one of {', '.join(plan.candidates)}: no --hil-dist worker serves it (broken?)")
+        return {"board": session.boards[session.dist_board]}
     leases = session.lease()
     try:
         if plan.roles is not None:
@@ -144,7 +151,8 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
     except DriverUnavailable as error:
         skip, reason = True, str(error)
     except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
-        session.mark_broken(_hil_board, str(error).split("\n", 1)[0].removesuffix("; last console lines:"))
+        reason = str(error).split("\n", 1)[0].removesuffix("; last console lines:")
+        session.mark_broken(_hil_board, reason, request.node)
         skip, reason = False, str(error)
     except HilError as error:
         skip, reason = False, str(error)

@@ -27,21 +27,22 @@ class SessionLeases:
     def open(cls, config: pytest.Config, url: str | None, ttl: float, timeout: float | None) -> SessionLeases:
         return cls(open_store(url, ttl), config, timeout, ttl)
 
-    def hold(self, boards: Sequence[str]) -> None:
-        """Lease every board of `boards` this session does not hold yet, all at once."""
+    def hold(self, boards: Sequence[str], timeout: float | None = -1.0) -> None:
+        """Lease every board of `boards` this session does not hold yet, all at once (waiting up to
+        `timeout` seconds; the default: --hil-lease-timeout)."""
         missing = [board for board in boards if board not in self.held]
         if missing:
-            self._take([[board] for board in missing])
+            self._take([[board] for board in missing], self.timeout if timeout == -1.0 else timeout)
 
     def hold_any(self, candidates: Sequence[str]) -> str:
         """A board of `candidates` this session holds, else the first of them that is free to lease."""
         for board in candidates:
             if board in self.held:
                 return board
-        return self._take([list(candidates)])[0]
+        return self._take([list(candidates)], self.timeout)[0]
 
-    def _take(self, slots: list[list[str]]) -> tuple[str, ...]:
-        grant = self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=self.timeout, on_wait=self._tell)
+    def _take(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
+        grant = self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=timeout, on_wait=self._tell)
         lease = HeldLease(self.store, grant, self.ttl)
         for board in grant.boards:
             self.held[board] = lease
@@ -82,10 +83,28 @@ class SessionLeases:
         return errors
 
 
+#: Suite properties known before the junit writer exists (leases a --hil-dist controller takes early).
+early_properties_key = pytest.StashKey[list[tuple[str, str]]]()
+
+
 def _suite_property(config: pytest.Config, name: str, value: str) -> None:
     """A junit testsuite property, added when it becomes known (the fixture only works at setup)."""
     from _pytest.junitxml import xml_key
 
     xml = config.stash.get(xml_key, None)
     if xml is not None:
+        xml.add_global_property(name, value)
+    else:
+        config.stash.setdefault(early_properties_key, []).append((name, value))
+
+
+def add_early_properties(config: pytest.Config) -> None:
+    """Hand the properties noted before the junit writer existed to it (if there is one now)."""
+    from _pytest.junitxml import xml_key
+
+    early, config.stash[early_properties_key] = config.stash.get(early_properties_key, []), []
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    for name, value in early:
         xml.add_global_property(name, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="how long to wait for a busy board before its tests skip naming the holder (default: as long as it takes)",
     )
+    group.addoption(
+        "--hil-dist",
+        action="store_true",
+        help="run on every board the tests can use at once: one pytest-xdist worker per leased board",
+    )
+    group.addoption(
+        "--hil-max-boards", type=int, metavar="N", help="--hil-dist: lease at most N boards (default: all free ones)"
+    )
+    group.addoption("--hil-plans-out", metavar="FILE", help=argparse.SUPPRESS)  # --hil-dist's collection pass
     parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
 
 
@@ -70,6 +80,8 @@ class Settings:
     log_timestamps: bool
     lease_url: str | None = None
     lease_timeout: float | None = None
+    dist: bool = False
+    max_boards: int | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -85,6 +97,8 @@ def read_settings(config: pytest.Config) -> Settings:
         log_timestamps=bool(config.getoption("hil_log_timestamps")),
         lease_url=config.getoption("hil_lease_url") or os.environ.get(LEASE_URL_ENV) or None,
         lease_timeout=config.getoption("hil_lease_timeout"),
+        dist=bool(config.getoption("hil_dist")),
+        max_boards=config.getoption("hil_max_boards"),
     )
 
 

@@ -28,10 +28,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _attach_console_tails(report, serving)
         if call.excinfo is not None and call.excinfo.errisinstance(ShellUnreachable):
             session = hil_session(item.config)
+            reason = str(call.excinfo.value).split("\n", 1)[0].removesuffix("; last console lines:")
             for board in serving.values():
-                session.mark_broken(
-                    board, str(call.excinfo.value).split("\n", 1)[0].removesuffix("; last console lines:")
-                )
+                session.mark_broken(board, reason, item)
     for board in serving.values():
         try:
             item.config.hook.pytest_hil_after_test(board=board, item=item, report=report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,19 @@ def selected_board(item: pytest.Item, session: HilSession, candidates: list[str]
         allowed = ", ".join(plan.candidates)
         raise pytest.UsageError(f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {allowed}")
     return session.boards[str(name)]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """--hil-plans-out (the collection pass of --hil-dist): every test's plan, for the scheduler."""
+    out = session.config.getoption("hil_plans_out")
+    if not out:
+        return
+    from pytest_hil.dist.plans import TestPlan, write_plans
+
+    plans = {}
+    for item in session.items:
+        plan = item.stash.get(plan_key, None)
+        if plan is not None:
+            roles = tuple(plan.roles.values()) if plan.roles is not None else None
+            plans[item.nodeid] = TestPlan(tuple(plan.candidates), roles, plan.reason)
+    write_plans(Path(out), plans)

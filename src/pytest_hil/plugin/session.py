@@ -13,7 +13,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
-from pytest_hil.plugin.leasing import SessionLeases
+from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
@@ -35,6 +35,8 @@ class HilSession:
     shells: dict[str, ConsoleShell] = field(default_factory=dict)
     log_dir: Path | None = None
     leases: SessionLeases | None = None
+    #: In a --hil-dist worker: the board this worker serves (the controller holds the leases).
+    dist_board: str | None = None
 
     @property
     def active(self) -> bool:
@@ -48,8 +50,12 @@ class HilSession:
                 board.logs.log_dir = self.log_dir
         return self.log_dir
 
-    def mark_broken(self, board: Board, reason: str) -> None:
+    def mark_broken(self, board: Board, reason: str, item: pytest.Item | None = None) -> None:
+        """`board` cannot serve tests for the rest of the session; `item`, the test that found out,
+        carries it in its report (a --hil-dist controller reroutes that board's queue)."""
         self.broken.setdefault(board.name, reason)
+        if item is not None:
+            item.user_properties.append(("hil.broken", f"{board.name}: {reason}"))
 
     def shell_for(self, board: Board) -> ConsoleShell:
         """The board's console shell, made once per session from its `shell:` settings."""
@@ -131,6 +137,15 @@ def pytest_configure(config: pytest.Config) -> None:
         for name, spec in lab.boards.items()
     }
     session.eligible = _eligible(session.lab, settings)
+    workerinput = getattr(config, "workerinput", {})
+    if "hil_board" in workerinput:
+        session.dist_board = workerinput["hil_board"]
+        session.eligible = [name for name in lab.boards if name in workerinput["hil_boards"]]
+        session.use_log_dir(Path(workerinput["hil_log_dir"]))  # the controller's: it reads crashed tests' logs
+    elif settings.dist:
+        from pytest_hil.dist.controller import start
+
+        start(config, session)
 
 
 def _terminal_progress(config: pytest.Config) -> Progress:
@@ -169,6 +184,10 @@ def _eligible(lab: Lab, settings: Settings) -> list[str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _release(session.config)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    add_early_properties(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
