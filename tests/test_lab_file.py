@@ -285,7 +285,7 @@ def test_unknown_top_level_key(write_lab: WriteLab, registry: DriverRegistry) ->
         """
     )
     assert errors_of(path, registry) == [
-        f"{path}:2: bords: unknown top-level key (known: version, name, leases, selectors, boards; 'x-' keys are free)"
+        f"{path}:2: bords: unknown top-level key (known: version, name, leases, remote, selectors, boards; 'x-' keys are free)"
     ]
 
 
@@ -401,7 +401,7 @@ def test_every_mistake_in_a_file_is_reported(write_lab: WriteLab, registry: Driv
     )
     assert errors_of(path, registry) == [
         f"{path}:1: version: unsupported version 3 (this pytest-hil reads version 1)",
-        f"{path}:2: colour: unknown top-level key (known: version, name, leases, selectors, boards; 'x-' keys are free)",
+        f"{path}:2: colour: unknown top-level key (known: version, name, leases, remote, selectors, boards; 'x-' keys are free)",
         f"{path}:7: boards.a.resources.power.url: expected string, got integer 5",
         f"{path}:7: boards.a.resources.power.speed: unknown option "
         "(known: channel, headers, image, mode, timeout, url, verify)",

@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_hil.errors import LabError, LabIssue, SelectorError
 from pytest_hil.interfaces import INTERFACES
-from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, ResourceSpec, ShellSpec
+from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, RemoteSettings, ResourceSpec, ShellSpec
 from pytest_hil.lab.schema import build_options
 from pytest_hil.lab.selector import Selector, parse_selector
 from pytest_hil.lab.source import Document, Unset, read_document
@@ -21,7 +21,7 @@ from pytest_hil.power_chain import PowerChain, PowerChainOptions
 from pytest_hil.registry import DriverRegistry, default_registry
 
 SUPPORTED_VERSIONS = (1,)
-TOP_LEVEL_KEYS = ("version", "name", "leases", "selectors", "boards")
+TOP_LEVEL_KEYS = ("version", "name", "leases", "remote", "selectors", "boards")
 BOARD_KEYS = ("labels", "host", "resources", "shell")
 #: Fixture names the plugin defines itself; a resource cannot take them.
 RESERVED_NAMES = frozenset({"board", "boards", "hil_lab", "hil_artifacts", "shell", "request"})
@@ -95,11 +95,13 @@ class _Checker:
         version = self._version(root)
         name = self._optional_string(root, ("name",))
         leases = self._leases(root.get("leases"))
+        remote = self._remote(root.get("remote"))
         selectors = self._selectors(root.get("selectors"))
         boards = self._boards(root, selectors)
         if version is None or boards is None:
             return None
-        return Lab(Path(), version, boards, name, leases, selectors, secrets=frozenset(self.document.secrets))
+        secrets = frozenset(self.document.secrets)
+        return Lab(Path(), version, boards, name, leases, selectors, remote=remote, secrets=secrets)
 
     def _version(self, root: dict[str, Any]) -> int | None:
         if "version" not in root:
@@ -139,6 +141,15 @@ class _Checker:
         if settings is not None and settings.ttl <= 0:
             self.report(("leases", "ttl"), "must be more than 0 seconds")
         return settings or LeaseSettings()
+
+    def _remote(self, value: Any) -> RemoteSettings:
+        raw = self._mapping(value, ("remote",), "remote")
+        if raw is None:
+            return RemoteSettings()
+        settings = build_options(RemoteSettings, raw, ("remote",), self.base, self.report, what="key")
+        if settings is not None and settings.chdir is not None and not settings.chdir.startswith("/"):
+            self.report(("remote", "chdir"), f"{settings.chdir!r} must be an absolute path on the lab hosts")
+        return settings or RemoteSettings()
 
     def _selectors(self, value: Any) -> dict[str, Selector]:
         raw = self._mapping(value, ("selectors",), "selectors")

@@ -83,6 +83,15 @@ class LeaseSettings:
 
 
 @dataclass(frozen=True)
+class RemoteSettings:
+    """How `--hil-dist` starts workers on the lab hosts named by boards' `host:` (over SSH)."""
+
+    python: str = field(default="python3", metadata={"help": "python on the lab hosts, with pytest-hil installed"})
+    chdir: str | None = field(default=None, metadata={"help": "the test tree on the lab hosts (absolute path)"})
+    ssh_config: Path | None = field(default=None, metadata={"help": "ssh_config file for reaching the lab hosts"})
+
+
+@dataclass(frozen=True)
 class Lab:
     """A whole lab file."""
 
@@ -92,6 +101,7 @@ class Lab:
     name: str | None = None
     leases: LeaseSettings = field(default_factory=LeaseSettings)
     selectors: Mapping[str, Selector] = field(default_factory=dict)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     sha256: str = ""
     #: Every value read from the environment: masked in logs and reports.
     secrets: frozenset[str] = frozenset()

@@ -141,7 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if "hil_board" in workerinput:
         session.dist_board = workerinput["hil_board"]
         session.eligible = [name for name in lab.boards if name in workerinput["hil_boards"]]
-        session.use_log_dir(Path(workerinput["hil_log_dir"]))  # the controller's: it reads crashed tests' logs
+        if "hil_log_dir" in workerinput:  # the controller's: it reads crashed tests' logs
+            session.use_log_dir(Path(workerinput["hil_log_dir"]))
     elif settings.dist:
         from pytest_hil.dist.controller import start
 
@@ -184,10 +185,29 @@ def _eligible(lab: Lab, settings: Settings) -> list[str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _release(session.config)
+    _ship_logs(session.config)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     add_early_properties(session.config)
+
+
+#: Most bytes of logs a lab host's worker sends back to its --hil-dist controller.
+SHIPPED_LOGS_LIMIT = 256 * 1024 * 1024
+
+
+def _ship_logs(config: pytest.Config) -> None:
+    """A --hil-dist worker on a lab host sends its logs and artifacts back to the controller."""
+    hil = config.stash.get(session_key, None)
+    if not getattr(config, "workerinput", {}).get("hil_ship_logs") or hil is None or hil.log_dir is None:
+        return
+    shipped: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(hil.log_dir.rglob("*")):
+        if path.is_file() and total + path.stat().st_size <= SHIPPED_LOGS_LIMIT:
+            shipped[str(path.relative_to(hil.log_dir))] = path.read_bytes()
+            total += len(shipped[str(path.relative_to(hil.log_dir))])
+    config.workeroutput["hil_logs"] = shipped  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,0 +1,176 @@
+"""--hil-dist with a board on another host: its worker starts there over SSH (execnet's ssh gateway).
+
+The other host is a network namespace with its own veth link and an OpenSSH sshd inside; where
+namespaces cannot be made, the same path runs against sshd on loopback (and the namespace test says
+so in its skip reason)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sshd import SSHD, Sshd, running_sshd
+
+pytest.importorskip("xdist")
+
+NAMESPACE = f"hil-lab-host-{os.getpid()}"
+HOST_SIDE, LAB_HOST = "10.231.0.1", "10.231.0.2"  # a private test range, inside the namespace only
+
+
+@contextlib.contextmanager
+def lab_host_namespace() -> Iterator[str]:
+    commands = [
+        ["ip", "netns", "add", NAMESPACE],
+        ["ip", "link", "add", "hilv0", "type", "veth", "peer", "name", "hilv1", "netns", NAMESPACE],
+        ["ip", "addr", "add", f"{HOST_SIDE}/24", "dev", "hilv0"],
+        ["ip", "link", "set", "hilv0", "up"],
+        ["ip", "netns", "exec", NAMESPACE, "ip", "addr", "add", f"{LAB_HOST}/24", "dev", "hilv1"],
+        ["ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "hilv1", "up"],
+        ["ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up"],
+    ]
+    try:
+        for command in commands:
+            made = subprocess.run(command, capture_output=True, text=True)
+            if made.returncode != 0:
+                raise OSError(f"{' '.join(command)}: {made.stderr.strip()}")
+        yield NAMESPACE
+    finally:
+        subprocess.run(["ip", "link", "del", "hilv0"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+
+
+def need_sshd() -> None:
+    if not SSHD.exists() or shutil.which("ssh") is None:
+        reason = "needs OpenSSH (apt-get install openssh-server openssh-client)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def ssh_config(folder: Path, sshd: Sshd, address: str) -> Path:
+    known = folder / "known_hosts"
+    key_type, key = sshd.host_key.read_text().split()[:2]
+    known.write_text(f"[{address}]:{sshd.port} {key_type} {key}\n{address} {key_type} {key}\n")
+    config = folder / "ssh_config"
+    config.write_text(
+        f"Host labhost\n  HostName {address}\n  Port {sshd.port}\n  User {sshd.user}\n  IdentityFile {sshd.client_key}\n"
+        f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n  BatchMode yes\n"
+    )
+    return config
+
+
+def lab_text(config: Path, chdir: Path) -> str:
+    return f"""\
+version: 1
+remote: {{python: {sys.executable}, chdir: {chdir}, ssh_config: {config}}}
+boards:
+  sim-local:
+    labels: {{where: here}}
+    resources:
+      power: {{driver: sim-power, boot_time: 0.1}}
+  sim-remote:
+    labels: {{where: there}}
+    host: labhost
+    resources:
+      power: {{driver: sim-power, boot_time: 0.1}}
+      console: {{driver: sim-console}}
+"""
+
+
+TESTS = """
+import os
+import pytest
+
+CONTROLLER_NETNS = {netns!r}
+
+@pytest.mark.hil("where=there")
+def test_on_the_lab_host(board, power, console):
+    power.on()
+    assert board.name == "sim-remote"
+    assert "SSH_CONNECTION" in os.environ  # started through sshd
+    {namespace_check}
+
+@pytest.mark.hil("where=here")
+def test_here(board):
+    assert "SSH_CONNECTION" not in os.environ or os.environ.get("HIL_OUTER_SSH")
+"""
+
+
+def run_remote(pytester: pytest.Pytester, config: Path, namespace_check: str) -> pytest.RunResult:
+    (pytester.path / "lab.yaml").write_text(lab_text(config, pytester.path))
+    netns = os.readlink("/proc/self/ns/net")
+    pytester.makepyfile(test_remote=TESTS.format(netns=netns, namespace_check=namespace_check))
+    return pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist", "-v", "--junitxml=report.xml")
+
+
+def assert_logs_came_back(pytester: pytest.Pytester) -> None:
+    """The lab host's console log reached the controller: junit names a copy here, and it is complete."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(pytester.path / "report.xml").getroot()
+    (case,) = [case for case in root.iter("testcase") if case.get("name") == "test_on_the_lab_host"]
+    logs = [p.get("value") or "" for p in case.iter("property") if p.get("name") == "hil.console_log"]
+    assert logs and all("sim-remote@labhost" in path for path in logs)
+    assert any("[hil] power on (sim-power sim-remote)" in Path(path).read_text() for path in logs)
+
+
+def test_a_board_on_another_host_gets_its_worker_there(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    need_sshd()
+    try:
+        namespace = lab_host_namespace()
+        namespace.__enter__()
+    except OSError as error:
+        pytest.skip(f"cannot create a network namespace here ({error}); "
+                    "test_a_lab_host_over_ssh_on_loopback runs the same path against sshd on loopback")  # fmt: skip
+    try:
+        with running_sshd(tmp_path / "sshd", LAB_HOST, ("ip", "netns", "exec", NAMESPACE)) as sshd:
+            config = ssh_config(tmp_path, sshd, LAB_HOST)
+            result = run_remote(pytester, config, "assert os.readlink('/proc/self/ns/net') != CONTROLLER_NETNS")
+    finally:
+        namespace.__exit__(None, None, None)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(["*PASSED on sim-remote test_remote.py::test_on_the_lab_host*"])
+    assert_logs_came_back(pytester)
+
+
+def test_a_lab_host_over_ssh_on_loopback(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    need_sshd()
+    with running_sshd(tmp_path / "sshd") as sshd:
+        config = ssh_config(tmp_path, sshd, "127.0.0.1")
+        result = run_remote(pytester, config, "")
+    result.assert_outcomes(passed=2)
+    assert_logs_came_back(pytester)
+
+
+def test_a_lab_host_without_the_tests_is_a_clear_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    need_sshd()
+    with running_sshd(tmp_path / "sshd") as sshd:
+        config = ssh_config(tmp_path, sshd, "127.0.0.1")
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        (pytester.path / "lab.yaml").write_text(lab_text(config, empty))
+        pytester.makepyfile("import pytest\n\n@pytest.mark.hil('where=there')\ndef test_x(board):\n    pass\n")
+        result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--hil-dist: lab host labhost (* in {empty}): no lab file lab.yaml in {empty}*"])
+
+
+def test_remote_settings_are_checked_in_the_lab_file(tmp_path: Path) -> None:
+    from pytest_hil.errors import LabError
+    from pytest_hil.lab import load_lab
+
+    path = tmp_path / "lab.yaml"
+    path.write_text("version: 1\nremote: {chdir: tests, pyton: python3}\nboards:\n  b:\n    resources: {}\n")
+    with pytest.raises(LabError) as raised:
+        load_lab(path)
+    assert f"{path}:2: remote.pyton: unknown key" in str(raised.value)
+    path.write_text("version: 1\nremote: {chdir: tests}\nboards:\n  b:\n    resources: {}\n")
+    with pytest.raises(LabError, match=r"remote.chdir: 'tests' must be an absolute path on the lab hosts"):
+        load_lab(path)
