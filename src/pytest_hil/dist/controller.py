@@ -1,0 +1,219 @@
+"""The controller side of `--hil-dist`: lease the boards the tests can use, start one xdist worker
+per board (bound through its `workerinput`, so a restarted worker gets the same board), route tests
+with `HilScheduling`, keep durations for the next run, and report which board ran what."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_hil.dist.plans import TestPlan, collect_plans
+from pytest_hil.dist.scheduler import HilScheduling
+from pytest_hil.leases import LeaseTimeout
+
+if TYPE_CHECKING:
+    from pytest_hil.plugin.session import HilSession
+
+DURATIONS_KEY = "hil/durations"
+
+
+def start(config: pytest.Config, session: HilSession) -> None:
+    """Lease boards and turn this run into an xdist run with one worker per board."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        raise pytest.UsageError("--hil-dist needs pytest-xdist: pip install pytest-xdist (or 'pytest-hil[dist]')")
+    if config.getoption("collectonly"):
+        return
+    try:
+        plans = collect_plans(config)
+    except Exception as error:
+        raise pytest.UsageError(str(error)) from None
+    used = {board for plan in plans.values() if plan.reason is None for board in plan.boards}
+    wanted = [name for name in session.eligible if name in used]
+    if not wanted:
+        return  # no test needs a board: an ordinary run, whose board tests skip saying why
+    limit = session.settings.max_boards or len(wanted)
+    leases = session.lease()
+    held: list[str] = []
+    for name in wanted:  # every board that is free now, up to the limit
+        if len(held) == limit:
+            break
+        try:
+            leases.hold([name], timeout=0)
+            held.append(name)
+        except LeaseTimeout:
+            continue
+    if not held:  # all busy: wait (as long as --hil-lease-timeout allows) for whichever frees first
+        held.append(leases.hold_any(wanted))
+    config.option.tx = [worker_spec(session, name) for name in held]
+    check_lab_hosts(config, session, held)
+    config.option.dist = "load"
+    config.pluginmanager.register(DistController(session, dict(enumerate(held)), plans), "hil-dist")
+
+
+def worker_spec(session: HilSession, board: str) -> str:
+    """xdist's `--tx` spec of the worker for `board`: here, or on its lab host over SSH."""
+    assert session.lab is not None
+    host = session.lab.boards[board].host
+    if host is None:
+        return "popen"
+    remote = session.lab.remote
+    if remote.chdir is None:
+        raise pytest.UsageError(
+            f"board {board} has host: {host}, but the lab file sets no remote.chdir (where the tests are on the lab hosts)"
+        )
+    spec = f"ssh={host}//python={remote.python}//chdir={remote.chdir}"
+    return spec + (f"//ssh_config={remote.ssh_config}" if remote.ssh_config else "")
+
+
+#: Run on each lab host before its worker starts: what is missing there, one line each.
+HOST_CHECK = """
+import importlib.util, os
+missing = [name for name in ("pytest_hil", "xdist") if importlib.util.find_spec(name) is None]
+problems = [f"{name} is not installed for this python" for name in missing]
+lab = channel.receive()
+if not os.path.isfile(lab):
+    problems.append(f"no lab file {lab} in {os.getcwd()}")
+channel.send(problems)
+"""
+
+
+def check_lab_hosts(config: pytest.Config, session: HilSession, boards: list[str]) -> None:
+    """Each lab host a worker will run on has pytest-hil, pytest-xdist and the test tree, or a clear error."""
+    import execnet
+
+    assert session.lab is not None
+    lab_argument = str(session.settings.lab)
+    for spec in sorted({worker_spec(session, board) for board in boards} - {"popen"}):
+        host = spec.split("//", 1)[0].removeprefix("ssh=")
+        try:
+            gateway = execnet.makegateway(spec)
+        except Exception as error:
+            raise pytest.UsageError(f"--hil-dist: lab host {host}: cannot start python over SSH ({spec}): {error}") from None
+        try:
+            channel = gateway.remote_exec(HOST_CHECK)
+            channel.send(lab_argument)
+            problems = channel.receive(60)
+        finally:
+            gateway.exit()
+        if problems:
+            where = f"{session.lab.remote.python} in {session.lab.remote.chdir}"
+            raise pytest.UsageError(f"--hil-dist: lab host {host} ({where}): " + "; ".join(problems))
+
+
+class DistController:
+    """Hooks of the controller of a `--hil-dist` run."""
+
+    def __init__(self, session: HilSession, boards: dict[int, str], plans: dict[str, TestPlan]) -> None:
+        self.session = session
+        self.boards = {f"gw{index}": name for index, name in boards.items()}
+        self.plans = plans
+        self.durations: dict[str, float] = {}
+        self.scheduler: HilScheduling | None = None
+        self.orphaned: list[str] = []  # boards of workers that died, for their replacements
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> HilScheduling:
+        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+        self.durations = dict(cache.get(DURATIONS_KEY, {})) if cache is not None else {}
+        self.scheduler = HilScheduling(self.boards, self.plans, self.durations)
+        return self.scheduler
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Bind the worker to its board; xdist gives a restarted worker a new id: it takes the board of
+        the worker that died. Logs go to one folder the controller can read too."""
+        if node.gateway.id not in self.boards:
+            self.boards[node.gateway.id] = self.orphaned.pop(0)
+        board = node.workerinput["hil_board"] = self.boards[node.gateway.id]
+        node.workerinput["hil_boards"] = sorted(set(self.boards.values()))
+        assert self.session.lab is not None
+        host = self.session.lab.boards[board].host
+        if host is None:
+            node.workerinput["hil_log_dir"] = str(self.log_dir())
+        else:  # logs stay on the lab host during the run and come back when its worker finishes
+            node.workerinput["hil_log_dir"] = self.remote_logs(board)
+            node.workerinput["hil_ship_logs"] = True
+
+    def remote_logs(self, board: str) -> str:
+        """Where a lab host's worker keeps the logs of `board`."""
+        assert self.session.lab is not None
+        return f"{self.session.lab.remote.chdir}/hil-logs/{board}"
+
+    def local_logs(self, board: str) -> Path:
+        """Where the controller puts them when they come back."""
+        assert self.session.lab is not None
+        return self.log_dir() / f"{board}@{self.session.lab.boards[board].host}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Before junit sees them: a lab host's log paths become the controller's copies; note
+        durations and boards that broke."""
+        node = getattr(report, "node", None)  # xdist: the worker the report came from
+        board = self.boards.get(node.gateway.id, "") if node is not None else ""
+        assert self.session.lab is not None
+        if board and self.session.lab.boards[board].host is not None:
+            remote, local = self.remote_logs(board), str(self.local_logs(board))
+            report.user_properties = [
+                (name, str(value).replace(remote, local, 1) if name in ("hil.console_log", "hil.attachment") else value)
+                for name, value in report.user_properties
+            ]
+        self._note(report)
+
+    def log_dir(self) -> Path:
+        config = self.session.config
+        return self.session.use_log_dir(config._tmp_path_factory.getbasetemp() / "hil-logs")  # type: ignore[attr-defined]
+
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        board = self.boards[node.gateway.id]
+        if error is not None:  # it crashed: xdist starts a replacement
+            self.orphaned.append(board)
+        shipped = getattr(node, "workeroutput", {}).get("hil_logs", {})
+        for relative, content in shipped.items():
+            path = self.local_logs(board) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        """The test that took its worker down fails with what its board's consoles said."""
+        from pytest_hil.plugin.fixtures import safe_name
+
+        folder = self.log_dir() / safe_name(crashitem)
+        for log in sorted(folder.glob("*.log")) if folder.is_dir() else []:
+            lines = log.read_text(errors="replace").replace("\r\n", "\n").split("\n")[-50:]
+            report.sections.append((f"console {log.stem}: last 50 lines of {log}", "\n".join(lines)))
+            report.user_properties.append(("hil.console_log", str(log)))
+
+    def _note(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.passed:
+            self.durations[report.nodeid] = report.duration
+        for name, value in report.user_properties:
+            if name == "hil.broken":
+                board, _, reason = str(value).partition(": ")
+                self.session.mark_broken(self.session.boards[board], reason)
+                if self.scheduler is not None:
+                    self.scheduler.mark_broken(board)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Generator[None, Any, None]:
+        outcome = yield
+        result = outcome.get_result()
+        board = next((str(value) for name, value in report.user_properties if name == "hil.board"), None)
+        if board and config.option.verbose > 0 and isinstance(result, tuple) and len(result) == 3 and result[2]:
+            category, letter, word = result
+            if isinstance(word, tuple):
+                word, markup = word
+                outcome.force_result((category, letter, (f"{word} on {board}", markup)))
+            else:
+                outcome.force_result((category, letter, f"{word} on {board}"))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        workers = ", ".join(f"{gateway} -> {board}" for gateway, board in self.boards.items())
+        terminalreporter.write_line(f"pytest-hil: workers {workers}")
+        for board, reason in self.session.broken.items():
+            terminalreporter.write_line(f"pytest-hil: board {board} broke: {reason}", red=True)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        cache = getattr(session.config, "cache", None)
+        if cache is not None:
+            cache.set(DURATIONS_KEY, self.durations)
