@@ -27,7 +27,7 @@ def test_check_prints_every_error_line_and_exits_1(write_lab: WriteLab, capsys: 
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [
-        f"{path}:2: bords: unknown top-level key (known: version, name, leases, selectors, boards; 'x-' keys are free)",
+        f"{path}:2: bords: unknown top-level key (known: version, name, leases, remote, selectors, boards; 'x-' keys are free)",
         f"{path}:4: boards.a: board has no resources",
     ]
 
