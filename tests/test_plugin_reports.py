@@ -23,7 +23,10 @@ def properties(element: ET.Element) -> list[tuple[str, str]]:
 
 
 def test_testcases_carry_board_and_label_properties(pytester: pytest.Pytester, sim_lab: Path) -> None:
-    root = junit(pytester, sim_lab, "def test_x(pmic):\n    pass\n\ndef test_plain():\n    pass\n")
+    tests = (
+        "def test_x(pmic, power):\n    power.on()\n\ndef test_quiet(pmic):\n    pass\n\ndef test_plain():\n    pass\n"
+    )
+    root = junit(pytester, sim_lab, tests)
     cases = {case.get("name"): case for case in root.iter("testcase")}
     board, family, arch, log = properties(cases["test_x"])
     assert [board, family, arch] == [
@@ -35,6 +38,7 @@ def test_testcases_carry_board_and_label_properties(pytester: pytest.Pytester, s
         "test_testcases_carry_board_and_label_properties.py_test_x/sim-b.pmic.log"
     )
     assert properties(cases["test_plain"]) == []
+    assert [name for name, _ in properties(cases["test_quiet"])] == ["hil.board", "hil.label.family", "hil.label.arch"]
 
 
 def test_the_suite_carries_the_lab_path_and_its_checksum(pytester: pytest.Pytester, sim_lab: Path) -> None:

@@ -90,6 +90,9 @@ class ConsoleLog:
         self.lock = threading.Lock()
         self.session = _LogFile(session_dir / f"{name}.log", timestamps) if session_dir else None
         self.test: _LogFile | None = None
+        #: Where the running test's log goes; the file is made with its first byte (most tests of a
+        #: quiet console then cost no folder and no file: filesystem metadata is the plugin's main cost).
+        self.test_target: Path | None = None
         self.recent = bytearray()  # the last RECENT bytes, for error messages
 
     def write(self, data: bytes) -> None:
@@ -110,6 +113,8 @@ class ConsoleLog:
             del self.recent[: len(self.recent) - RECENT]
         if self.session is not None:
             self.session.write(data)
+        if self.test is None and self.test_target is not None:
+            self.test = _LogFile(self.test_target, self.timestamps)
         if self.test is not None:
             self.test.write(data)
 
@@ -118,12 +123,13 @@ class ConsoleLog:
             self._write(self.masker.flush())
             if self.test is not None:
                 self.test.close()
-            self.test = _LogFile(path, self.timestamps)
+            self.test, self.test_target = None, path
 
     def end_test(self) -> Path | None:
+        """End the test's log; its path, or None when the console said nothing during the test."""
         with self.lock:
             self._write(self.masker.flush())
-            test, self.test = self.test, None
+            test, self.test, self.test_target = self.test, None, None
         if test is None:
             return None
         test.close()
