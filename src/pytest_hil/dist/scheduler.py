@@ -6,7 +6,8 @@
 - `roles` tests (several boards at once) run last, on the worker of their first role's board, after
   every other worker has finished: then no other process uses those boards, and the worker, which
   holds no leases of its own (the controller holds them all), opens them for that test.
-- A worker whose board broke stops getting tests; its queue goes to compatible workers.
+- A worker whose board broke stops getting tests and leaves before running the test it holds (see
+  `dist/worker.py`); everything it held comes back to the queue for compatible workers.
 
 xdist keeps the last test sent to a worker waiting until another arrives or the worker is told to
 shut down, so a worker with nothing more to do is shut down at once.
@@ -35,7 +36,6 @@ class HilScheduling:
         self.pending: list[int] = []  # single-board (or unservable) tests not yet sent
         self.roles_pending: list[int] = []
         self.broken: set[str] = set()
-        self.stealing: set[Any] = set()  # workers asked to hand back their queue
 
     # the protocol
 
@@ -51,7 +51,10 @@ class HilScheduling:
     def tests_finished(self) -> bool:
         if not self.collection_is_completed or self.pending or self.roles_pending:
             return False
-        return all(len(pending) < 2 for pending in self.node2pending.values())
+        # a broken board's worker hands back what it holds: not finished while it holds anything
+        return all(
+            len(pending) < (1 if self.board_of(node) in self.broken else 2) for node, pending in self.node2pending.items()
+        )
 
     @property
     def has_pending(self) -> bool:
@@ -67,7 +70,8 @@ class HilScheduling:
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         self.node2pending[node].remove(item_index)
-        self._feed(node)
+        for other in self.nodes:  # others may have been waiting for this one's queue (see _may_come_back)
+            self._feed(other)
 
     def mark_test_pending(self, item: str) -> None:
         assert self.collection is not None
@@ -76,21 +80,15 @@ class HilScheduling:
             self._feed(node)
 
     def remove_pending_tests_from_node(self, node: Any, indices: Sequence[int]) -> None:
-        """The worker's answer to `send_steal`: these tests come back to the queue."""
-        self.stealing.discard(node)
-        for index in indices:
-            self.node2pending[node].remove(index)
-        self.pending[:0] = list(indices)
-        for other in self.nodes:
-            self._feed(other)
+        raise NotImplementedError("HilScheduling never steals")
 
     def remove_node(self, node: Any) -> str | None:
         pending = self.node2pending.pop(node)
         crashed = None
-        if pending:
+        if pending and self.board_of(node) not in self.broken:
             assert self.collection is not None
             crashed = self.collection[pending.pop(0)]
-            self.pending[:0] = pending
+        self.pending[:0] = pending  # a broken board's worker left on purpose: none of these ran
         for other in self.nodes:
             self._feed(other)
         return crashed
@@ -112,13 +110,8 @@ class HilScheduling:
         return self.boards[node.gateway.id]
 
     def mark_broken(self, board: str) -> None:
-        """`board` broke: its worker gets nothing more, and the tests queued on it (all but the one it is
-        finishing) are taken back (xdist's steal) for workers whose boards can serve them."""
+        """`board` broke: its worker gets nothing more (and leaves; `remove_node` takes its tests back)."""
         self.broken.add(board)
-        for node, pending in self.node2pending.items():
-            if self.board_of(node) == board and len(pending) > 1 and hasattr(node, "send_steal"):
-                self.stealing.add(node)
-                node.send_steal(pending[1:])
         for node in self.nodes:
             self._feed(node)
 
@@ -133,7 +126,7 @@ class HilScheduling:
         return board in plan.candidates
 
     def _feed(self, node: Any) -> None:
-        if node.shutting_down or self.collection is None or node in self.stealing:
+        if node.shutting_down or self.collection is None:
             return
         board = self.board_of(node)
         pending = self.node2pending[node]
@@ -148,6 +141,8 @@ class HilScheduling:
                 return
             if any(self._servable(index, board) for index in self.pending):
                 return  # more for this board later
+            if self._may_come_back(node):
+                return
         if self.roles_pending and self._runs_roles(node):
             if len(self.node2pending) == 1:  # every other worker has finished: the boards are free
                 pending.extend(self.roles_pending)
@@ -156,6 +151,18 @@ class HilScheduling:
                 node.shutdown()
             return
         node.shutdown()
+
+    def _may_come_back(self, node: Any) -> bool:
+        """Whether another worker holds a test this worker could serve that may come back: one beyond
+        the test it runs (should its board break), or any on a broken board (it is leaving). A worker
+        must still be up to take them. (A working worker holding one test is not waited for: it runs
+        that test only once shut down.)"""
+        board = self.board_of(node)
+        return any(
+            other is not node
+            and any(self._servable(index, board) for index in (pending if self.board_of(other) in self.broken else pending[1:]))
+            for other, pending in self.node2pending.items()
+        )
 
     def _runs_roles(self, node: Any) -> bool:
         """The worker that runs the roles tests: the first one still up (all of them end up there)."""

@@ -86,6 +86,10 @@ def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[s
     else the board `pytest_hil_select_board` chose, else any free candidate (one already held first).
     A --hil-dist worker leases nothing (its controller holds the leases) and serves with its board."""
     if session.dist_board is not None:
+        if session.dist_board in session.broken:
+            from pytest_hil.dist.worker import leave
+
+            leave(session)  # its tests go to workers whose boards work
         if plan.roles is not None:
             return {role: session.boards[name] for role, name in plan.roles.items()}
         if session.dist_board not in plan.candidates:
