@@ -162,3 +162,31 @@ def test_hil_dist_without_xdist_says_what_to_install(pytester: pytest.Pytester, 
     result = pytester.runpytest_subprocess(f"--hil-lab={lab}", "--hil-dist", "-p", "no:xdist")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--hil-dist needs pytest-xdist: pip install pytest-xdist*"])
+
+
+def test_contradicting_xdist_options_are_refused(pytester: pytest.Pytester, lab: Path) -> None:
+    pytester.makepyfile("def test_x(board):\n    pass\n")
+    result = pytester.runpytest_subprocess(f"--hil-lab={lab}", "--hil-dist", "-n", "3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--hil-dist starts one worker per leased board itself: drop -n, --dist and --tx"])
+
+
+def test_no_free_board_before_the_lease_timeout_fails_fast_naming_the_holder(
+    pytester: pytest.Pytester, lab: Path, tmp_path: Path
+) -> None:
+    from pytest_hil.leases import Holder, open_store
+
+    url = f"sqlite://{tmp_path}/leases.db"
+    store = open_store(url)
+    store.acquire([["sim-a"], ["sim-b"]], Holder("bob", "desk-2", 202))
+    pytester.makepyfile("def test_x(board):\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        f"--hil-lab={lab}", "--hil-dist", f"--hil-lease-url={url}", "--hil-lease-timeout=0.3"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--hil-dist: no board free for the selected tests: waited 0.3 s for one of sim-a, sim-b; held: sim-a by bob@*"
+        ]
+    )
+    assert {info.holder.user for info in store.holders().values()} == {"bob"}  # nothing left half-taken

@@ -174,3 +174,34 @@ def test_remote_settings_are_checked_in_the_lab_file(tmp_path: Path) -> None:
     path.write_text("version: 1\nremote: {chdir: tests}\nboards:\n  b:\n    resources: {}\n")
     with pytest.raises(LabError, match=r"remote.chdir: 'tests' must be an absolute path on the lab hosts"):
         load_lab(path)
+
+
+def test_a_lab_host_that_refuses_ssh_fails_fast(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    need_sshd()
+    with running_sshd(tmp_path / "sshd") as sshd:
+        config = ssh_config(tmp_path, sshd, "127.0.0.1")
+    # sshd has stopped: the port refuses
+    (pytester.path / "lab.yaml").write_text(lab_text(config, pytester.path))
+    pytester.makepyfile("import pytest\n\n@pytest.mark.hil('where=there')\ndef test_x(board):\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--hil-dist: lab host labhost: cannot start python over SSH (ssh=labhost//*"])
+
+
+def test_a_lab_host_with_another_pytest_hil_version_fails_fast(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    need_sshd()
+    fake = tmp_path / "fake-site"
+    (fake / "pytest_hil-9.9.9.dist-info").mkdir(parents=True)
+    (fake / "pytest_hil-9.9.9.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pytest-hil\nVersion: 9.9.9\n"
+    )
+    python = tmp_path / "other-python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={fake} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    with running_sshd(tmp_path / "sshd") as sshd:
+        config = ssh_config(tmp_path, sshd, "127.0.0.1")
+        (pytester.path / "lab.yaml").write_text(lab_text(config, pytester.path).replace(sys.executable, str(python)))
+        pytester.makepyfile("import pytest\n\n@pytest.mark.hil('where=there')\ndef test_x(board):\n    pass\n")
+        result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--hil-dist: lab host labhost (*): pytest-hil 9.9.9 is installed there, 0.1.0 here"])

@@ -4,6 +4,7 @@ with `HilScheduling`, keep durations for the next run, and report which board ra
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ def start(config: pytest.Config, session: HilSession) -> None:
         raise pytest.UsageError("--hil-dist needs pytest-xdist: pip install pytest-xdist (or 'pytest-hil[dist]')")
     if config.getoption("collectonly"):
         return
+    if config.option.numprocesses or config.option.dist != "no" or config.option.tx:
+        raise pytest.UsageError("--hil-dist starts one worker per leased board itself: drop -n, --dist and --tx")
     try:
         plans = collect_plans(config)
     except Exception as error:
@@ -46,7 +49,10 @@ def start(config: pytest.Config, session: HilSession) -> None:
         except LeaseTimeout:
             continue
     if not held:  # all busy: wait (as long as --hil-lease-timeout allows) for whichever frees first
-        held.append(leases.hold_any(wanted))
+        try:
+            held.append(leases.hold_any(wanted))
+        except LeaseTimeout as error:
+            raise pytest.UsageError(f"--hil-dist: no board free for the selected tests: {error}") from None
     config.option.tx = [worker_spec(session, name) for name in held]
     check_lab_hosts(config, session, held)
     config.option.dist = "load"
@@ -70,10 +76,12 @@ def worker_spec(session: HilSession, board: str) -> str:
 
 #: Run on each lab host before its worker starts: what is missing there, one line each.
 HOST_CHECK = """
-import importlib.util, os
+import importlib.metadata, importlib.util, os
 missing = [name for name in ("pytest_hil", "xdist") if importlib.util.find_spec(name) is None]
 problems = [f"{name} is not installed for this python" for name in missing]
-lab = channel.receive()
+lab, version = channel.receive()
+if not missing and importlib.metadata.version("pytest-hil") != version:
+    problems.append(f"pytest-hil {importlib.metadata.version('pytest-hil')} is installed there, {version} here")
 if not os.path.isfile(lab):
     problems.append(f"no lab file {lab} in {os.getcwd()}")
 channel.send(problems)
@@ -94,7 +102,7 @@ def check_lab_hosts(config: pytest.Config, session: HilSession, boards: list[str
             raise pytest.UsageError(f"--hil-dist: lab host {host}: cannot start python over SSH ({spec}): {error}") from None
         try:
             channel = gateway.remote_exec(HOST_CHECK)
-            channel.send(lab_argument)
+            channel.send((lab_argument, importlib.metadata.version("pytest-hil")))
             problems = channel.receive(60)
         finally:
             gateway.exit()
