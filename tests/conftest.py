@@ -7,9 +7,13 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hypothesis  # noqa: F401 - imported once here, not again by its plugin in every pytester run
 import pytest
+
+if TYPE_CHECKING:
+    from tests.postgres_cluster import Cluster
 
 #: Two simulated boards with different labels and resources, booting fast.
 SIM_LAB = """\
@@ -134,7 +138,7 @@ def qemu_lab_text(kernel: Path, initrd: Path, name: str = "qemu-01", extra: str 
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[Cluster]:
     """A real PostgreSQL cluster on loopback for this test session (Debian's postgresql package);
     skips where it is missing (fails under CI=true, which installs it)."""
     from tests.postgres_cluster import missing_parts, postgres_cluster
@@ -145,8 +149,13 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    with postgres_cluster() as url:
-        yield url
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: Cluster) -> str:
+    return postgres.url
 
 
 @pytest.fixture(autouse=True)

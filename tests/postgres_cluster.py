@@ -9,7 +9,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -30,9 +32,25 @@ def missing_parts() -> list[str]:
     return missing
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A running cluster: `url` of its `postgres` database; `restart()` stops and starts it."""
+
+    url: str
+    pg_ctl: tuple[str, ...]
+    options: str
+    log: Path
+
+    def restart(self, down_for: float = 1.0) -> None:
+        subprocess.run([*self.pg_ctl, "-m", "fast", "-w", "stop"], check=True, capture_output=True)
+        time.sleep(down_for)
+        subprocess.run([*self.pg_ctl, "-l", str(self.log), "-w", "-o", self.options, "start"], check=True,
+                       capture_output=True)  # fmt: skip
+
+
 @contextlib.contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """Start a cluster; yields the URL of its `postgres` database; stops and deletes it after."""
+def postgres_cluster() -> Iterator[Cluster]:
+    """Start a cluster; yields it; stops and deletes it after."""
     binaries = postgres_bin()
     assert binaries is not None, missing_parts()
     # not under pytest's basetemp: that is private to this user, and the cluster may run as postgres
@@ -56,7 +74,7 @@ def postgres_cluster() -> Iterator[str]:
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
         subprocess.run([*pg_ctl, "-l", str(folder / "pg.log"), "-w", "-o", options, "start"], check=True,
                        capture_output=True)  # fmt: skip
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", tuple(pg_ctl), options, folder / "pg.log")
     finally:
         subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], check=False, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)

@@ -27,6 +27,13 @@ class Backend(abc.ABC):
 
     #: The dialect's auto-numbered primary key column type.
     serial: str
+    #: Errors that mean the connection is gone (retry on a new one) or that the user lacks rights.
+    connection_errors: tuple[type[BaseException], ...] = ()
+    permission_errors: tuple[type[BaseException], ...] = ()
+
+    def permission_hint(self, error: BaseException) -> str:
+        """What to do about a permission error, in one line."""
+        return str(error).strip().splitlines()[0]
 
     @abc.abstractmethod
     def connect(self) -> Any:
@@ -48,8 +55,8 @@ class Backend(abc.ABC):
         """Where the store stands now; taken before a look, so `wait` misses no change after it."""
 
     @abc.abstractmethod
-    def wait(self, mark: Any, timeout: float) -> None:
-        """Sleep until a change is committed after `mark`, or `timeout` seconds pass."""
+    def wait(self, mark: Any, timeout: float) -> bool:
+        """Sleep until a change is committed after `mark` (True), or `timeout` seconds pass (False)."""
 
     @abc.abstractmethod
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:

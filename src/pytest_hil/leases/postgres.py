@@ -4,8 +4,10 @@ disagree), and waiters sleep on LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
+import time
 from typing import Any
 
 from pytest_hil.errors import DriverUnavailable
@@ -29,6 +31,8 @@ class PostgresBackend(Backend):
         self.psycopg = psycopg
         self.url = url
         self.local = threading.local()
+        self.connection_errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        self.permission_errors = (psycopg.errors.InsufficientPrivilege,)
 
     def connect(self) -> Any:
         return self.psycopg.connect(self.url, autocommit=False, connect_timeout=10)
@@ -51,12 +55,33 @@ class PostgresBackend(Backend):
             listener.execute(f"LISTEN {CHANNEL}")
         return listener
 
-    def mark(self) -> None:
-        self._listener()  # listening from now on: a NOTIFY after this point is queued for `wait`
+    def permission_hint(self, error: BaseException) -> str:
+        user = self.psycopg.conninfo.conninfo_to_dict(self.url).get("user", "this user")
+        return (
+            f"user {user} may not create the lease tables ({str(error).strip().splitlines()[0]}): "
+            f"GRANT CREATE ON SCHEMA public TO {user}, or run `hil leases --init` once as a user who may"
+        )
 
-    def wait(self, mark: Any, timeout: float) -> None:
-        for _ in self._listener().notifies(timeout=timeout, stop_after=1):
-            break
+    def mark(self) -> None:
+        try:
+            self._listener()  # listening from now on: a NOTIFY after this point is queued for `wait`
+        except self.connection_errors:
+            self._drop_listener()  # the database is away: `wait` sleeps, the next look reconnects
+
+    def wait(self, mark: Any, timeout: float) -> bool:
+        try:
+            for _ in self._listener().notifies(timeout=timeout, stop_after=1):
+                return True
+        except self.connection_errors:
+            self._drop_listener()
+            time.sleep(min(timeout, 0.5))
+        return False
+
+    def _drop_listener(self) -> None:
+        listener, self.local.listener = getattr(self.local, "listener", None), None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.close()
 
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
         return cursor.execute(statement.replace("?", "%s"), parameters)
@@ -65,7 +90,4 @@ class PostgresBackend(Backend):
         return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", self.url)
 
     def close(self) -> None:
-        listener = getattr(self.local, "listener", None)
-        if listener is not None:
-            listener.close()
-            self.local.listener = None
+        self._drop_listener()

@@ -18,6 +18,7 @@ POLL = 0.003
 
 class SqliteBackend(Backend):
     serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    connection_errors = (sqlite3.OperationalError,)  # cannot open, or locked for longer than the timeout
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -48,14 +49,15 @@ class SqliteBackend(Backend):
     def mark(self) -> int:
         return int(self._watcher().execute("PRAGMA data_version").fetchone()[0])
 
-    def wait(self, mark: Any, timeout: float) -> None:
+    def wait(self, mark: Any, timeout: float) -> bool:
         watcher = self._watcher()
         version = mark
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(POLL)
             if watcher.execute("PRAGMA data_version").fetchone()[0] != version:
-                return
+                return True
+        return False
 
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
         return cursor.execute(statement, parameters)

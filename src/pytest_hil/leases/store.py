@@ -12,6 +12,7 @@ Rules, checked inside one exclusive transaction per change:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -78,9 +79,11 @@ class Waiting:
 class LeaseStore:
     """Leases on one backend; `ttl` is the default lifetime without a renewal."""
 
-    def __init__(self, backend: Backend, ttl: float = 30.0) -> None:
+    def __init__(self, backend: Backend, ttl: float = 30.0, reconnect_for: float = 30.0) -> None:
         self.backend = backend
         self.ttl = ttl
+        self.reconnect_for = reconnect_for
+        self.reached = False
         self.local = threading.local()
         self.migrate()
 
@@ -89,23 +92,46 @@ class LeaseStore:
     def _connection(self) -> Any:
         connection = getattr(self.local, "connection", None)
         if connection is None:
-            try:
-                connection = self.local.connection = self.backend.connect()
-            except Exception as error:
-                raise LeaseError(f"lease store {self.backend.describe()}: {error}") from None
+            connection = self.local.connection = self.backend.connect()
         return connection
 
+    def _drop_connection(self) -> None:
+        connection, self.local.connection = getattr(self.local, "connection", None), None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
     def _transaction(self, work: Callable[[Any, float], Any]) -> Any:
-        """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error."""
-        connection = self._connection()
-        cursor = self.backend.begin(connection)
-        try:
-            result = work(cursor, self.backend.now(cursor))
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
-        return result
+        """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error.
+
+        A store that was reachable and drops the connection (a database restart) is reconnected and
+        the work retried for `reconnect_for` seconds; one never reached fails at once. Every `work`
+        can be run again: a grant that was committed before the connection broke is found by its token.
+        """
+        deadline = time.monotonic() + self.reconnect_for
+        while True:
+            try:
+                connection = self._connection()
+                cursor = self.backend.begin(connection)
+                try:
+                    result = work(cursor, self.backend.now(cursor))
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        connection.rollback()
+                    raise
+                connection.commit()
+                self.reached = True
+                return result
+            except self.backend.permission_errors as error:
+                raise LeaseError(
+                    f"lease store {self.backend.describe()}: {self.backend.permission_hint(error)}"
+                ) from None
+            except self.backend.connection_errors as error:
+                self._drop_connection()
+                if not self.reached or time.monotonic() >= deadline:
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    raise LeaseError(f"lease store {self.backend.describe()} is unreachable: {reason}") from None
+                time.sleep(0.2)
 
     def _run(self, cursor: Any, statement: str, *parameters: Any) -> Any:
         return self.backend.execute(cursor, statement, parameters)
@@ -170,29 +196,57 @@ class LeaseStore:
         deadline = None if timeout is None else started + timeout
         waiter: int | None = None
         last_told: Waiting | None = None
+        waiting = Waiting((), 0)
+        look = True
         try:
             while True:
                 mark = self.backend.mark()
-                attempt = partial(
-                    self._try, slots=slots, holder=holder, token=token, ttl=ttl, waiter=waiter, started=started
-                )
-                result = self._transaction(attempt)
-                if isinstance(result, Grant):
-                    waiter = None  # the grant removed the waiter row
-                    return result
-                waiter, waiting = result
-                if on_wait is not None and waiting != last_told:
-                    on_wait(waiting)
-                    last_told = waiting
+                if look:
+                    attempt = partial(
+                        self._try, slots=slots, holder=holder, token=token, ttl=ttl, waiter=waiter, started=started
+                    )
+                    result = self._transaction(attempt)
+                    if isinstance(result, Grant):
+                        waiter = None  # the grant removed the waiter row
+                        return result
+                    waiter, waiting = result
+                    if on_wait is not None and waiting != last_told:
+                        on_wait(waiting)
+                        last_told = waiting
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     held = "; ".join(f"{info.board} by {info.holder}" for info in waiting.holders) or "none"
                     raise LeaseTimeout(f"waited {timeout:g} s for {_describe(slots)}; held: {held}")
-                # Wake on the next change, or when a lease or our waiter row needs attention.
-                self.backend.wait(mark, min(ttl / 3, 1.0) if remaining is None else min(remaining, ttl / 3, 1.0))
+                # Wake on the next change, or when a lease or our waiter row needs attention (then look
+                # in any case: that also renews the waiter row). After a change, only a waiter that could
+                # be served now takes the lock: the others do not queue up behind it.
+                pause = min(ttl / 3, 1.0) if remaining is None else min(remaining, ttl / 3, 1.0)
+                changed = self.backend.wait(mark, pause)
+                look = not changed or waiter is None or self._may_grant(waiter, slots)
         finally:
             if waiter is not None:
                 self._transaction(lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter))
+
+    def _may_grant(self, waiter: int, slots: Sequence[Sequence[str]]) -> bool:
+        """Without the lock, cheaply: could the request be served now (its boards free, no earlier
+        waiter in line for them)? A wrong guess only costs a look under the lock, or a later one."""
+        wanted = sorted({board for slot in slots for board in slot})
+        marks = ", ".join("?" for _ in wanted)
+        try:
+            connection = self._connection()
+            cursor = connection.cursor()
+            now = self.backend.now(cursor)
+            held = self._run(
+                cursor, f"SELECT board FROM hil_leases WHERE board IN ({marks}) AND expires >= ?", *wanted, now
+            )
+            busy = {row[0] for row in held.fetchall()}
+            earlier = self._run(cursor, "SELECT slots FROM hil_waiters WHERE id < ? AND expires >= ?", waiter, now)
+            busy |= {board for (text,) in earlier.fetchall() for slot in json.loads(text) for board in slot}
+            connection.rollback()
+        except self.backend.connection_errors:
+            self._drop_connection()
+            return True  # the look under the lock reconnects, or says the store is gone
+        return _assign(slots, [board for board in wanted if board not in busy], set()) is not None
 
     def _try(
         self,
@@ -206,6 +260,9 @@ class LeaseStore:
         started: float,
     ) -> Grant | tuple[int, Waiting]:
         self._expire(cursor, now)
+        mine = [row[0] for row in self._run(cursor, "SELECT board FROM hil_leases WHERE token = ?", token).fetchall()]
+        if mine:  # granted by an attempt whose commit went through as the connection broke
+            return Grant(token, tuple(mine), time.monotonic() - started)
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
         rows = self._run(
