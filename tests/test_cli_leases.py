@@ -117,3 +117,17 @@ def test_boards_shows_a_board_that_a_session_released_as_broken(
     (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sim-a")]
     assert row.endswith("for bob: board sim-a, resource console (shell): no shell prompt)  0")
     assert "- (broken at " in row
+
+
+def test_an_invalid_duration_and_an_unreachable_store_are_one_line_each(
+    lab: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--lab", lab, "lease", "sim-a", "--for", "2 weeks"])
+    assert exited.value.code == 2
+    assert "argument --for: '2 weeks' is not a duration like 90s, 30m, 2h" in capsys.readouterr().err
+    monkeypatch.setenv("HIL_LEASE_URL", "postgresql://hil:s3cret@127.0.0.1:1/hil")
+    assert main(["--lab", lab, "leases"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hil: lease store postgresql://hil:***@127.0.0.1:1/hil is unreachable: ")
+    assert err.count("\n") == 1 and "s3cret" not in err and "Traceback" not in err
