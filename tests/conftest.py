@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ import hypothesis  # noqa: F401 - imported once here, not again by its plugin in
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_hil.board import Board
     from tests.postgres_cluster import Cluster
 
 #: Two simulated boards with different labels and resources, booting fast.
@@ -67,6 +68,34 @@ def find_test_kernel() -> Path | None:
         return Path(os.environ["HIL_TEST_KERNEL"])
     found = sorted((REPO / ".ci" / "cache" / "kernel" / "boot").glob("vmlinuz-*"))
     return found[-1] if found else None
+
+
+MakeBoard = Callable[..., "Board"]
+
+
+@pytest.fixture
+def make_board(write_lab: Callable[..., Path], tmp_path: Path) -> Iterator[MakeBoard]:
+    """`make_board(resources, test_dir=None)`: board `b` of a lab with these resource lines, as during
+    a test whose logs go to `test_dir` (default: a folder of this test), with a console log called
+    `console` that records the drivers' notes; closed, without errors, after the test."""
+    from pytest_hil.board import Board
+    from pytest_hil.lab import load_lab
+
+    boards: list[Board] = []
+
+    def make(resources: str, test_dir: Path | None = None) -> Board:
+        lines = textwrap.indent(textwrap.dedent(resources).strip() + "\n", " " * 6)
+        lab = load_lab(write_lab(f"version: 1\nboards:\n  b:\n    resources:\n{lines}"))
+        board = Board(lab.boards["b"], lab.path.parent)
+        board.logs.console("console")
+        board.logs.start_test(test_dir or tmp_path / "test")
+        boards.append(board)
+        return board
+
+    yield make
+    for board in boards:
+        board.logs.end_test()
+        assert board.close() == []
 
 
 @pytest.fixture(scope="session")

@@ -24,24 +24,6 @@ def channel(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_board(write_lab: Callable[..., Path], tmp_path: Path) -> Iterator[Callable[[str], Board]]:
-    boards: list[Board] = []
-
-    def make(resources: str) -> Board:
-        lab = load_lab(write_lab(f"version: 1\nboards:\n  b:\n    resources:\n{resources}"))
-        board = Board(lab.boards["b"], lab.path.parent)
-        board.logs.log_dir = tmp_path / "logs"
-        board.logs.start_test(tmp_path / "logs" / "test")
-        boards.append(board)
-        return board
-
-    yield make
-    for board in boards:
-        board.logs.end_test()
-        assert board.close() == []
-
-
-@pytest.fixture
 def peer(channel: str) -> Iterator[can.BusABC]:
     """Another node on the same bus, driven by plain python-can."""
     bus = can.Bus(interface="virtual", channel=channel)
@@ -58,7 +40,7 @@ def bus_of(board: Board, name: str = "can0") -> CanBus:
 def test_the_fixture_is_a_real_python_can_bus(
     make_board: Callable[[str], Board], channel: str, peer: can.BusABC, tmp_path: Path
 ) -> None:
-    board = make_board(f"      can0: {{driver: can, interface: virtual, channel: {channel}}}\n")
+    board = make_board(f"can0: {{driver: can, interface: virtual, channel: {channel}}}", tmp_path / "logs" / "test")
     bus = bus_of(board)
     assert isinstance(bus, can.BusABC)
     bus.send(can.Message(arbitration_id=0x123, data=b"\xde\xad\xbe\xef", is_extended_id=False))
@@ -248,13 +230,19 @@ def test_udp_multicast_between_processes_in_a_private_network_namespace(tmp_path
     assert "node up" in result.stdout and "reply 030201" in result.stdout, result.stderr
 
 
-def test_each_test_gets_its_frames_in_a_candump_log_named_in_junit(
-    pytester: pytest.Pytester, channel: str, tmp_path: Path
-) -> None:
-    lab = tmp_path / "lab.yaml"
+def virtual_bus_lab(folder: Path, channel: str) -> Path:
+    """A lab file whose board `b` has a `can0` on the virtual bus `channel`."""
+    lab = folder / "lab.yaml"
     lab.write_text(
         f"version: 1\nboards:\n  b:\n    resources:\n      can0: {{driver: can, interface: virtual, channel: {channel}}}\n"
     )
+    return lab
+
+
+def test_each_test_gets_its_frames_in_a_candump_log_named_in_junit(
+    pytester: pytest.Pytester, channel: str, tmp_path: Path
+) -> None:
+    lab = virtual_bus_lab(tmp_path, channel)
     pytester.makepyfile(
         """
         import can
@@ -290,10 +278,7 @@ def test_a_bus_that_cannot_be_opened_names_board_resource_and_cause(
 def test_a_failing_test_report_ends_with_its_last_frames(
     pytester: pytest.Pytester, channel: str, tmp_path: Path
 ) -> None:
-    lab = tmp_path / "lab.yaml"
-    lab.write_text(
-        f"version: 1\nboards:\n  b:\n    resources:\n      can0: {{driver: can, interface: virtual, channel: {channel}}}\n"
-    )
+    lab = virtual_bus_lab(tmp_path, channel)
     pytester.makepyfile(
         """
         import can

@@ -18,6 +18,8 @@ from pytest_hil.errors import DriverError, LabError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
 
+pytestmark = pytest.mark.usefixtures("mock_pins")  # set before the boards are made, reset after they close
+
 
 @pytest.fixture
 def mock_pins() -> Iterator[MockFactory]:
@@ -26,22 +28,6 @@ def mock_pins() -> Iterator[MockFactory]:
     yield Device.pin_factory
     Device.pin_factory.reset()
     Device.pin_factory = previous
-
-
-@pytest.fixture
-def make_board(write_lab: Callable[..., Path], mock_pins: MockFactory) -> Iterator[Callable[[str], Board]]:
-    boards: list[Board] = []
-
-    def make(resources: str) -> Board:
-        lab = load_lab(write_lab(f"version: 1\nboards:\n  b:\n    resources:\n{resources}"))
-        board = Board(lab.boards["b"], lab.path.parent)
-        board.logs.console("console")
-        boards.append(board)
-        return board
-
-    yield make
-    for board in boards:
-        assert board.close() == []
 
 
 def line(board: Board, name: str) -> GpioLine:

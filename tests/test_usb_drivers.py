@@ -26,22 +26,6 @@ def bus() -> Iterator[None]:
     BUS.reset()
 
 
-@pytest.fixture
-def make_board(write_lab: Callable[..., Path]) -> Iterator[Callable[[str], Board]]:
-    boards: list[Board] = []
-
-    def make(resource: str) -> Board:
-        lab = load_lab(write_lab(f"version: 1\nboards:\n  b:\n    resources:\n      {resource}\n"))
-        board = Board(lab.boards["b"], lab.path.parent)
-        board.logs.console("console")
-        boards.append(board)
-        return board
-
-    yield make
-    for board in boards:
-        assert board.close() == []
-
-
 def hub_power(make_board: Callable[[str], Board], options: str) -> tuple[UsbHubPower, Board]:
     board = make_board(f"power: {{driver: usb-hub-power, backend: 'tests.usb_bus:BUS', {options}}}")
     power = board.power

@@ -21,7 +21,6 @@ from hil_drivers.video.http import HttpSnapshot, Ustreamer
 from hil_drivers.video.snapshots import FrameMismatch
 from pytest_hil.board import Board
 from pytest_hil.errors import DriverError
-from pytest_hil.lab import load_lab
 
 
 def screen(color: tuple[int, int, int], text: str = "", size: tuple[int, int] = (320, 240)) -> Image.Image:
@@ -36,22 +35,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def make_board(write_lab: Callable[..., Path], tmp_path: Path) -> Iterator[Callable[[str], Board]]:
-    boards: list[Board] = []
-
-    def make(resources: str) -> Board:
-        lab = load_lab(write_lab(f"version: 1\nboards:\n  b:\n    resources:\n{resources}"))
-        board = Board(lab.boards["b"], lab.path.parent)
-        board.logs.start_test(tmp_path / "artifacts")
-        boards.append(board)
-        return board
-
-    yield make
-    for board in boards:
-        assert board.close() == []
 
 
 @pytest.fixture
@@ -100,7 +83,7 @@ def test_a_mismatch_saves_actual_reference_and_difference(
     make_board: Callable[[str], Board], ustreamer: tuple[str, Path], tmp_path: Path
 ) -> None:
     url, _ = ustreamer
-    board = make_board(f"      video: {{driver: ustreamer, url: '{url}'}}\n")
+    board = make_board(f"video: {{driver: ustreamer, url: '{url}'}}", tmp_path / "artifacts")
     video = board.video
     assert isinstance(video, Ustreamer)
     reference = tmp_path / "login.png"

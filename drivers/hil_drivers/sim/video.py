@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from hil_drivers.sim.hardware import SimBoardHardware, attach, detach
 from hil_drivers.video.snapshots import SnapshotVideo
-from pytest_hil.errors import DriverUnavailable
 from pytest_hil.interfaces import DriverContext
 
 if TYPE_CHECKING:
@@ -56,13 +55,6 @@ class SimVideo(SnapshotVideo):
 
     def __init__(self, options: SimVideoOptions, context: DriverContext) -> None:
         super().__init__(options, context)
-        try:
-            import imagehash  # noqa: F401 - needed to compare frames
-            import PIL  # noqa: F401
-        except ImportError as missing:
-            raise DriverUnavailable(
-                f"{context}: {missing.name} is not installed (pip install 'pytest-hil[video]')"
-            ) from None
         self.hardware = attach(options.board or context.board)
 
     def snapshot(self) -> Image.Image:

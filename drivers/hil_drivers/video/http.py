@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hil_drivers.video.snapshots import SnapshotVideo
-from pytest_hil.errors import DriverError, DriverUnavailable
+from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 
 if TYPE_CHECKING:
@@ -28,16 +28,12 @@ class UstreamerOptions:
 
 
 class _HttpFrames(SnapshotVideo):
+    extra_modules = ("requests",)
+
     def __init__(self, options: Any, context: DriverContext) -> None:
         super().__init__(options, context)
-        try:
-            import imagehash  # noqa: F401 - needed to compare frames
-            import PIL  # noqa: F401
-            import requests
-        except ImportError as missing:
-            raise DriverUnavailable(
-                f"{context}: {missing.name} is not installed (pip install 'pytest-hil[video]')"
-            ) from None
+        import requests
+
         self.http = requests.Session()
 
     def _get(self, url: str) -> Any:

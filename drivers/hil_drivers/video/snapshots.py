@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
+import importlib.util
 import time
 from typing import TYPE_CHECKING, Any
 
 from hil_drivers.video.compare import HashKind, Region, distance, load, save_mismatch
-from pytest_hil.errors import DriverError, HilError
-from pytest_hil.interfaces import Video
+from pytest_hil.errors import DriverError, DriverUnavailable, HilError
+from pytest_hil.interfaces import DriverContext, Video
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -19,7 +20,16 @@ class FrameMismatch(HilError, AssertionError):
 
 
 class SnapshotVideo(Video):
-    """A display read one frame at a time with `snapshot()`."""
+    """A display read one frame at a time with `snapshot()`; needs Pillow and imagehash (`video` extra)
+    and, for `extra_modules`, what the driver itself needs."""
+
+    extra_modules: tuple[str, ...] = ()
+
+    def __init__(self, options: Any, context: DriverContext) -> None:
+        super().__init__(options, context)
+        for module in ("PIL", "imagehash", *self.extra_modules):
+            if importlib.util.find_spec(module) is None:
+                raise DriverUnavailable(f"{context}: {module} is not installed (pip install 'pytest-hil[video]')")
 
     @abc.abstractmethod
     def snapshot(self) -> Image.Image: ...

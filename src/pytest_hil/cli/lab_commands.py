@@ -64,11 +64,10 @@ def run_boards(args: argparse.Namespace) -> int:
         held = {board: f"{info.holder} since {time.strftime('%H:%M', time.localtime(info.since))}"
                 for board, info in store.holders().items()}  # fmt: skip
         queues = store.queue_lengths()
-        for name in lab.boards:
-            last = store.history(limit=1, board=name)
-            if name not in held and last and last[0].outcome == "broken":
-                when = time.strftime("%H:%M", time.localtime(last[0].ended))
-                held[name] = f"- (broken at {when} for {last[0].holder.user}: {_short(last[0].reason or '')})"
+        for name, last in store.last_ended(list(lab.boards)).items():
+            if name not in held and last.outcome == "broken":
+                when = time.strftime("%H:%M", time.localtime(last.ended))
+                held[name] = f"- (broken at {when} for {last.holder.user}: {_short(last.reason or '')})"
         store.close()
     except HilError as error:
         print(f"hil: leases unknown: {error}", file=sys.stderr)

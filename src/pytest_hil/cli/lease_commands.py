@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_hil.cli.lab_commands import lab_path, load_or_report
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, parse_selector
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTimeout, Waiting, open_store
@@ -124,8 +125,6 @@ def board_lease(lab: Lab, board: str) -> Iterator[None]:
 
 
 def run_lease(args: argparse.Namespace) -> int:
-    from pytest_hil.cli.lab_commands import lab_path, load_or_report
-
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
@@ -172,8 +171,6 @@ def run_lease(args: argparse.Namespace) -> int:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from pytest_hil.cli.lab_commands import lab_path, load_or_report
-
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
@@ -201,8 +198,6 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_leases(args: argparse.Namespace) -> int:
-    from pytest_hil.cli.lab_commands import lab_path, load_or_report
-
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1

@@ -300,16 +300,24 @@ class LeaseStore:
             self._run(cursor, "UPDATE hil_waiters SET expires = ? WHERE id = ?", expires, waiter)
         return waiter, Waiting(tuple(held[board] for board in wanted if board in held), len(earlier))
 
-    def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
-        """Boards whose last lease ended badly (broken, expired): tried last."""
+    def _last_ended(self, cursor: Any, boards: Sequence[str]) -> dict[str, HistoryEntry]:
+        """Each board's most recently ended lease."""
         marks = ", ".join("?" for _ in boards)
         rows = self._run(
             cursor,
-            f"SELECT h.board, h.outcome FROM hil_history h WHERE h.board IN ({marks}) AND h.ended = "
-            "(SELECT max(ended) FROM hil_history l WHERE l.board = h.board)",
+            f"SELECT h.board, h.holder, h.started, h.ended, h.outcome, h.reason FROM hil_history h "
+            f"WHERE h.board IN ({marks}) AND h.ended = (SELECT max(ended) FROM hil_history l WHERE l.board = h.board)",
             *boards,
         ).fetchall()
-        return {board for board, outcome in rows if outcome in FAILED_OUTCOMES}
+        return {r[0]: HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows}
+
+    def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
+        """Boards whose last lease ended badly (broken, expired): tried last."""
+        return {board for board, last in self._last_ended(cursor, boards).items() if last.outcome in FAILED_OUTCOMES}
+
+    def last_ended(self, boards: Sequence[str]) -> dict[str, HistoryEntry]:
+        """Board -> its most recently ended lease (how the last holder left it)."""
+        return dict(self._transaction(lambda cursor, now: self._last_ended(cursor, boards)))
 
     def renew(self, token: str, ttl: float | None = None) -> list[str]:
         """Push the expiry of the token's leases on; returns the boards it still holds."""
