@@ -7,7 +7,7 @@ import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hypothesis  # noqa: F401 - imported once here, not again by its plugin in every pytester run
 import pytest
@@ -68,6 +68,19 @@ def find_test_kernel() -> Path | None:
         return Path(os.environ["HIL_TEST_KERNEL"])
     found = sorted((REPO / ".ci" / "cache" / "kernel" / "boot").glob("vmlinuz-*"))
     return found[-1] if found else None
+
+
+@pytest.fixture
+def mock_pins() -> Iterator[Any]:
+    """gpiozero's MockFactory as the pin factory for this test (a fresh one: no pin state left over)."""
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+
+    previous = Device.pin_factory
+    Device.pin_factory = MockFactory()
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = previous
 
 
 MakeBoard = Callable[..., "Board"]

@@ -4,11 +4,10 @@ board's status LED and boot-mode button."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from hil_drivers.gpio.line import GpioLine
@@ -19,15 +18,6 @@ from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
 
 pytestmark = pytest.mark.usefixtures("mock_pins")  # set before the boards are made, reset after they close
-
-
-@pytest.fixture
-def mock_pins() -> Iterator[MockFactory]:
-    previous = Device.pin_factory
-    Device.pin_factory = MockFactory()
-    yield Device.pin_factory
-    Device.pin_factory.reset()
-    Device.pin_factory = previous
 
 
 def line(board: Board, name: str) -> GpioLine:

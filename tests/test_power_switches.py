@@ -226,18 +226,6 @@ def test_a_list_of_switches_is_checked_item_by_item(tmp_path: Path) -> None:
     ]
 
 
-@pytest.fixture
-def mock_pins() -> Iterator[object]:
-    from gpiozero import Device
-    from gpiozero.pins.mock import MockFactory
-
-    previous = Device.pin_factory
-    Device.pin_factory = MockFactory()
-    yield Device.pin_factory
-    Device.pin_factory.reset()
-    Device.pin_factory = previous
-
-
 def test_gpio_power_drives_an_active_low_relay(make_power: MakePower, mock_pins: object) -> None:
     power, _ = make_power("driver: gpio-power, pin: GPIO17, active_high: false, initial: 'off', pin_factory: mock")
     pin = mock_pins.pin(17)  # type: ignore[attr-defined]
