@@ -21,6 +21,7 @@ from pytest_hil.leases import (
     Waiting,
     open_store,
 )
+from tests.postgres_cluster import Cluster
 
 ALICE = Holder("alice", "ci-1", 101, "CI_JOB_ID=7")
 BOB = Holder("bob", "desk-2", 202)
@@ -264,12 +265,17 @@ def test_a_holder_that_cannot_reach_the_store_learns_its_lease_is_gone(url: str,
     lease.stop.set()
 
 
-def test_leases_survive_a_postgresql_restart(request: pytest.FixtureRequest, url: str, store: LeaseStore) -> None:
+def test_leases_survive_a_postgresql_restart(postgres: Cluster) -> None:
     """The database restarts while a lease is held and a waiter waits: the holder keeps its lease
     (renewed after reconnecting) or learns it lost it; never two holders; the waiter resumes."""
-    if not url.startswith("postgresql"):
-        pytest.skip("a restart of the database server: PostgreSQL only")
-    cluster = request.getfixturevalue("postgres")
+    import psycopg
+
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS hil_restart")
+        admin.execute("CREATE DATABASE hil_restart")
+    url = postgres.url.rsplit("/", 1)[0] + "/hil_restart"
+    store = open_store(url)
+    cluster = postgres
     grant = store.acquire([["b1"]], ALICE, ttl=3)
     lease = HeldLease(open_store(url, ttl=3), grant, ttl=3)
     waiter_store = open_store(url, ttl=3)
