@@ -22,6 +22,7 @@ class FakeSwitch:
         self.fail_next = 0  # answer this many requests with 500
         self.hang = 0.0  # seconds to sleep before answering
         self.liar = False  # switching does not change the state
+        self.answer: tuple[int, str] | None = None  # answer every request with this status and body
         self.lock = threading.Lock()
 
     def handle(self, method: str, path: str, body: str) -> tuple[int, str]:
@@ -30,6 +31,8 @@ class FakeSwitch:
             if self.fail_next:
                 self.fail_next -= 1
                 return 500, "internal error"
+            if self.answer is not None:
+                return self.answer
         if self.hang:
             time.sleep(self.hang)
         url = urlparse(path)

@@ -56,21 +56,28 @@ def test_boards_lists_boards_labels_and_resources(write_lab: WriteLab, capsys: p
     assert [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()] == ["BOARD", "sim-a", "sim-b"]
 
 
-def test_boards_masks_secrets(
+def test_boards_masks_secrets_and_nothing_else(
     write_lab: WriteLab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SIM_PW", "hunter2")
     monkeypatch.setenv("RACK", "rack-9")
+    monkeypatch.setenv("LAB_HOST_SECRET", "ci@hidden-lab-host")
     path = write_lab(
         SIM_LAB.replace(
             "power: {driver: sim-power, boot_time: 0.1}", 'power: {driver: sim-power, password: "${SIM_PW}"}', 1
-        ).replace("display: hdmi", 'display: hdmi, rack: "${RACK}"')
+        )
+        .replace("display: hdmi", 'display: hdmi, rack: "${RACK}"')
+        .replace("  sim-a:\n", '  sim-a:\n    host: "${LAB_HOST_SECRET}"\n', 1)
     )
     assert main(["boards", "-v", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "hunter2" not in out and "rack-9" not in out
+    assert "hunter2" not in out and "hidden-lab-host" not in out
     assert "power: sim-power (password=***)" in out
-    assert "rack=***" in out
+    assert "rack=rack-9" in out  # a label is never a secret
+    assert main(["boards", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out and "hidden-lab-host" not in out and "rack-9" in out
+    assert '"host": "***"' in out
 
 
 def test_boards_of_a_bad_lab_exits_1_with_the_errors(write_lab: WriteLab, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,3 +106,18 @@ def test_the_console_script_is_installed() -> None:
     assert hil.is_file(), "pip installed the hil console script beside this interpreter's scripts"
     result = subprocess.run([str(hil), "--help"], capture_output=True, text=True, check=True)
     assert "check" in result.stdout and "drivers" in result.stdout
+
+
+def test_check_warns_about_a_secret_too_short_to_mask_in_text(
+    write_lab: WriteLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_lab(
+        SIM_LAB.replace("power: {driver: sim-power, boot_time: 0.1}", "power: {driver: sim-power, password: pw}", 1)
+    )
+    assert main(["check", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{path}: OK (2 boards, 5 resources)\n"
+    assert err == (
+        f"{path}:7: boards.sim-a.resources.power.password: warning: a secret of 2 character(s) is masked where shown "
+        "as a value, but too short to be searched for in console output and messages (use at least 4)\n"
+    )

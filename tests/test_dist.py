@@ -113,7 +113,7 @@ def test_a_crashed_worker_is_restarted_on_its_board_and_the_test_fails_with_its_
     result.stdout.fnmatch_lines_random(
         [
             "*worker 'gw0' crashed while running 'test_crash.py::test_first'",
-            "*console sim-a.console: last 50 lines of *test_crash.py_test_first*",
+            "*console sim-a.console: last 50 lines of *test_crash.py_test_first-*",
             "sim-a login:*",
             "*PASSED on sim-a test_crash.py::test_after*",
             "pytest-hil: workers gw0 -> sim-a, gw1 -> sim-a",

@@ -14,8 +14,8 @@ from pytest_hil import hookimpl
 from pytest_hil.errors import LabError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
-from pytest_hil.lab.environment import MASK
 from pytest_hil.registry import DriverRegistry
+from pytest_hil.secrets import MASK
 
 WriteLab = Callable[..., Path]
 
@@ -121,13 +121,66 @@ def test_environment_values_convert_to_the_option_type(write_lab: WriteLab, regi
     assert options.channel == 7
 
 
-def test_values_from_the_environment_are_masked_when_shown(write_lab: WriteLab, registry: DriverRegistry) -> None:
+def test_url_credentials_are_secrets(write_lab: WriteLab, registry: DriverRegistry) -> None:
     path = write_lab(GOOD.replace('"http://10.0.0.21"', '"${PDU_URL}"'))
-    lab = load_lab(path, registry, {"ROOT_PW": "x", "PDU_URL": "http://admin:pw@pdu"})
+    lab = load_lab(path, registry, {"ROOT_PW": "x", "PDU_URL": "http://admin:hunter22@pdu/?token=t0ken-42&relay=2"})
     power = lab.boards["rpi4-01"].resources["power"]
-    assert power.options.url == "http://admin:pw@pdu"
-    assert power.shown_options()["url"] == MASK
-    assert "admin" not in repr(power)
+    assert power.options.url == "http://admin:hunter22@pdu/?token=t0ken-42&relay=2"
+    assert power.shown_options()["url"] == "http://admin:***@pdu/?token=***&relay=2"
+    assert "hunter22" not in repr(power) and "t0ken-42" not in repr(power)
+    assert {"hunter22", "t0ken-42"} <= lab.secrets
+
+
+def test_secret_named_variables_are_secrets_wherever_used(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    path = write_lab(
+        GOOD.replace('"http://10.0.0.21"', '"http://pdu/${PDU_TOKEN}/on"').replace("ci@labhost-1", '"${HOST_SECRET}"')
+    )
+    lab = load_lab(path, registry, {"ROOT_PW": "rootpw-1", "PDU_TOKEN": "abc-secret", "HOST_SECRET": "ci@hidden-host"})
+    assert lab.boards["rpi4-01"].resources["power"].shown_options()["url"] == "http://pdu/***/on"
+    assert {"abc-secret", "ci@hidden-host", "rootpw-1"} <= lab.secrets
+
+
+def test_other_values_from_the_environment_are_not_secrets(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    text = GOOD.replace("channel: 2", 'channel: "${CHANNEL:-512}"').replace("arch: arm64,", 'arch: "${ARCH}",')
+    lab = load_lab(write_lab(text), registry, {"ROOT_PW": "rootpw-1", "ARCH": "arm64"})
+    board = lab.boards["rpi4-01"]
+    assert board.resources["power"].options.channel == 512
+    assert board.labels["arch"] == "arm64"
+    assert lab.secrets == {"rootpw-1"}  # shell.password, declared secret
+
+
+def test_declared_secret_options_are_masked_even_when_written_out(write_lab: WriteLab) -> None:
+    registry = DriverRegistry()
+    registry.register(hil_drivers.sim, "pytest-hil")
+    path = write_lab(
+        """
+        version: 1
+        boards:
+          a:
+            resources:
+              power: {driver: sim-power, password: literal-pw}
+              console: {driver: sim-console}
+        """
+    )
+    lab = load_lab(path, registry, {})
+    assert lab.boards["a"].resources["power"].shown_options() == {"password": MASK}
+    assert "literal-pw" not in repr(lab.boards["a"].resources["power"].options)
+    assert lab.secrets == {"literal-pw"}
+
+
+def test_a_label_cannot_hold_a_secret(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    path = write_lab(GOOD.replace("arch: arm64,", 'arch: "${ARCH_KEY}",'))
+    assert errors_of(path, registry, {"ROOT_PW": "rootpw-1", "ARCH_KEY": "arm64"}) == [
+        f"{path}:8: boards.rpi4-01.labels.arch: labels are shown in every report: a label cannot hold a secret"
+    ]
+
+
+def test_a_secret_too_short_to_search_for_is_a_warning(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    lab = load_lab(write_lab(GOOD), registry, {"ROOT_PW": "pw"})
+    assert [str(warning) for warning in lab.warnings] == [
+        f"{lab.path}:13: boards.rpi4-01.shell.password: warning: a secret of 2 character(s) is masked where shown "
+        "as a value, but too short to be searched for in console output and messages (use at least 4)"
+    ]
 
 
 def test_merge_keys_share_options_between_boards(write_lab: WriteLab, registry: DriverRegistry) -> None:
@@ -412,8 +465,8 @@ def test_every_mistake_in_a_file_is_reported(write_lab: WriteLab, registry: Driv
 
 
 def test_a_secret_never_appears_in_an_error(write_lab: WriteLab, registry: DriverRegistry) -> None:
-    path = write_lab(GOOD.replace("channel: 2", 'channel: "${CHANNEL}"'))
-    (error,) = errors_of(path, registry, {"ROOT_PW": "x", "CHANNEL": "s3cret"})
+    path = write_lab(GOOD.replace("channel: 2", 'channel: "${CHANNEL_TOKEN}"'))
+    (error,) = errors_of(path, registry, {"ROOT_PW": "x", "CHANNEL_TOKEN": "s3cret"})
     assert "s3cret" not in error
     assert error == f"{path}:11: boards.rpi4-01.resources.power.channel: expected integer, got string '***'"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.leases import default_url, open_store
+from pytest_hil.paths import folder_name_of
 from tests.conftest import dedent
 
 LAB = """
@@ -62,13 +63,13 @@ def test_each_test_log_holds_exactly_what_the_board_printed_during_it(pytester: 
     one = (
         pytester.path
         / "logs"
-        / "test_each_test_log_holds_exactly_what_the_board_printed_during_it.py_test_one"
+        / folder_name_of("test_each_test_log_holds_exactly_what_the_board_printed_during_it.py::test_one")
         / "sim-a.console.log"
     ).read_text()
     two = (
         pytester.path
         / "logs"
-        / "test_each_test_log_holds_exactly_what_the_board_printed_during_it.py_test_two"
+        / folder_name_of("test_each_test_log_holds_exactly_what_the_board_printed_during_it.py::test_two")
         / "sim-a.console.log"
     ).read_text()
     assert "login:" in one and "first-test-output" in one and "second-test-output" not in one
@@ -115,7 +116,7 @@ def test_passwords_are_masked_in_every_log(pytester: pytest.Pytester, lab: Path)
 def test_log_timestamps_prefix_each_line(pytester: pytest.Pytester, lab: Path) -> None:
     pytester.makepyfile("def test_x(shell):\n    shell.run('echo stamped')\n")
     pytester.runpytest(f"--hil-lab={lab}", "--hil-log-dir=logs", "--hil-log-timestamps").assert_outcomes(passed=1)
-    (log,) = (pytester.path / "logs").glob("*test_x/sim-a.console.log")
+    (log,) = (pytester.path / "logs").glob("*test_x-*/sim-a.console.log")
     lines = log.read_text().splitlines()
     assert all(line.startswith("[") and line[11:13] == "] " for line in lines if line)
     assert any(line.endswith("] stamped\r") or line.endswith("] stamped") for line in lines)
@@ -157,7 +158,7 @@ def test_a_refused_login_says_so_without_waiting_out_the_boot_timeout(
 ) -> None:
     lab.write_text(
         lab.read_text().replace(
-            'shell: {username: root, password: "${SIM_PW}"', "shell: {username: root, password: wrong"
+            'shell: {username: root, password: "${SIM_PW}"', "shell: {username: root, password: not-the-password"
         )
     )
     pytester.makepyfile("def test_x(shell):\n    pass\n")
@@ -199,7 +200,7 @@ def test_a_pattern_that_never_comes_fails_with_pattern_timeout_and_lines_and_the
             "*hil-sim: heartbeat *",
         ]
     )
-    (log,) = (pytester.path / "logs").glob("*test_hangs/sim-a.console.log")
+    (log,) = (pytester.path / "logs").glob("*test_hangs-*/sim-a.console.log")
     text = log.read_text()
     assert "U-Boot" in text and "login:" in text
     assert text.count("hil-sim: heartbeat") >= 5  # printed while the test waited in vain

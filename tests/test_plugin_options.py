@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_hil.paths import folder_name_of
 from tests.conftest import SIM_LAB, dedent
 
 HIL_TESTS = """
@@ -161,14 +162,15 @@ def test_hil_log_dir_holds_each_tests_artifacts(pytester: pytest.Pytester, sim_l
     pytester.makepyfile("def test_x(board, hil_artifacts):\n    (hil_artifacts / 'note.txt').write_text(board.name)\n")
     pytester.runpytest(f"--hil-lab={sim_lab}", "--hil-log-dir=out").assert_outcomes(passed=1)
     (folder,) = (pytester.path / "out").iterdir()
-    assert folder.name == "test_hil_log_dir_holds_each_tests_artifacts.py_test_x"
+    assert folder.name == folder_name_of("test_hil_log_dir_holds_each_tests_artifacts.py::test_x")
     assert (folder / "note.txt").read_text() == "sim-a"
 
 
 def test_artifacts_default_to_hil_logs_in_the_base_temp(pytester: pytest.Pytester, sim_lab: Path) -> None:
     pytester.makepyfile(
-        "def test_x(hil_artifacts, tmp_path_factory):\n"
-        "    assert hil_artifacts == tmp_path_factory.getbasetemp() / 'hil-logs' / 'test_artifacts_default_to_hil_logs_in_the_base_temp.py_test_x'\n"
+        "from pytest_hil.paths import folder_name_of\n"
+        "def test_x(hil_artifacts, tmp_path_factory, request):\n"
+        "    assert hil_artifacts == tmp_path_factory.getbasetemp() / 'hil-logs' / folder_name_of(request.node.nodeid)\n"
         "    assert hil_artifacts.is_dir()\n"
     )
     pytester.runpytest(f"--hil-lab={sim_lab}").assert_outcomes(passed=1)

@@ -26,7 +26,7 @@ MIB = 2**20
 
 @pytest.fixture
 def board(qemu_kernel: Path, qemu_disk_initramfs: Path, tmp_path: Path) -> Iterator[Board]:
-    disk = tmp_path / "disk.img"
+    disk = tmp_path / "a,b,disk.img"  # QEMU's -drive reads commas as separators unless doubled
     text = qemu_lab_text(qemu_kernel, qemu_disk_initramfs, extra=f', disk: ["{disk}"]')
     lab_text = text.replace("    shell:", f'      storage: {{driver: qemu-disk, path: "{disk}"}}\n    shell:')
     (tmp_path / "lab.yaml").write_text(lab_text)

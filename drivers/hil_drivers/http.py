@@ -37,7 +37,7 @@ class HttpClient:
         try:
             import requests
         except ImportError:
-            raise DriverUnavailable(f"{context}: requests is not installed (pip install 'pytest-hil[http]')") from None
+            raise DriverUnavailable(f"{context}: requests is not installed (pip install 'pytest-hil[power]')") from None
         self.requests = requests
         self.session = requests.Session()
         self.session.auth = auth
@@ -61,8 +61,8 @@ class HttpClient:
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g} s"
                 continue
-            except requests.RequestException as error:
-                raise DriverError(f"{self.context}: {method} {url}: {error}") from None
+            except requests.RequestException as error:  # requests' text may carry the URL: masked by DriverError
+                raise DriverError(f"{self.context}: {method} {url}: {type(error).__name__}: {error}") from None
             if response.status_code in RETRY_STATUSES:
                 problem = f"the switch answered {response.status_code} {_body(response)}"
                 continue

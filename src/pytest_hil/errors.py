@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pytest_hil.secrets import mask
+
 
 class HilError(Exception):
-    """Base of every error pytest-hil raises on purpose."""
+    """Base of every error pytest-hil raises on purpose; its text never shows a secret."""
+
+    def __str__(self) -> str:
+        return mask(super().__str__())
 
 
 @dataclass(frozen=True)

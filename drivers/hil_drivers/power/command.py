@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from hil_drivers.power.switch import Switch
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
+from pytest_hil.secrets import mask
 
 ON_WORDS = frozenset({"on", "1", "true", "yes"})
 OFF_WORDS = frozenset({"off", "0", "false", "no"})
@@ -15,14 +16,17 @@ OFF_WORDS = frozenset({"off", "0", "false", "no"})
 
 @dataclass(frozen=True)
 class CommandPowerOptions:
-    on: str = field(metadata={"help": "command that switches on (run by /bin/sh)"})
-    off: str = field(metadata={"help": "command that switches off"})
-    state: str | None = field(default=None, metadata={"help": "command printing on/off (or 1/0, true/false)"})
-    timeout: float = field(default=10.0, metadata={"help": "seconds a command may take"})
+    on: str = field(metadata={"help": "command that switches on (run by /bin/sh)", "shell": True})
+    off: str = field(metadata={"help": "command that switches off", "shell": True})
+    state: str | None = field(
+        default=None, metadata={"help": "command printing on/off (or 1/0, true/false)", "shell": True}
+    )
+    timeout: float = field(default=10.0, metadata={"help": "seconds a command may take", "above": 0, "max": 3600})
 
 
 class CommandPower(Switch):
-    """Runs the lab file's commands in the lab file's folder."""
+    """Runs the lab file's commands in the lab file's folder; `/bin/sh` expands their `${VAR}` references
+    from the environment, so a variable's value is data, never code."""
 
     kind = "command-power"
     Options = CommandPowerOptions
@@ -50,7 +54,7 @@ class CommandPower(Switch):
         if result.returncode != 0:
             output = (result.stderr or result.stdout).strip()[-500:]
             raise DriverError(
-                f"{self.context}: {setting} command {command!r} exited with {result.returncode}: {output}"
+                f"{self.context}: {setting} command {command!r} exited with {result.returncode}: {mask(output)}"
             )
         return result.stdout
 

@@ -28,7 +28,7 @@ class HttpPowerOptions(HttpSwitchOptions):
     state_on: str = field(default=r"(?i)\b(on|true|1)\b", metadata={"help": "regex of a state answer meaning on"})
     state_off: str = field(default=r"(?i)\b(off|false|0)\b", metadata={"help": "regex of a state answer meaning off"})
     username: str | None = field(default=None, metadata={"help": "HTTP basic auth user"})
-    password: str | None = field(default=None, metadata={"help": "HTTP basic auth password"})
+    password: str | None = field(default=None, metadata={"help": "HTTP basic auth password", "secret": True})
 
     def __post_init__(self) -> None:
         for name in ("expect", "state_on", "state_off"):

@@ -17,7 +17,7 @@ class ShellyOptions(HttpSwitchOptions):
     relay: int = field(default=0, metadata={"help": "relay (gen1) or switch id (gen2), from 0"})
     gen: Literal[1, 2] = field(default=2, metadata={"help": "API generation: 1 (/relay) or 2 (RPC)"})
     username: str | None = field(default=None, metadata={"help": "user for a password-protected gen1 device"})
-    password: str | None = field(default=None, metadata={"help": "its password"})
+    password: str | None = field(default=None, metadata={"help": "its password", "secret": True})
 
 
 class Shelly(Switch):

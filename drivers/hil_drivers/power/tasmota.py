@@ -16,7 +16,7 @@ class TasmotaOptions(HttpSwitchOptions):
     url: str = field(metadata={"help": "the device, e.g. http://10.0.0.21"})
     relay: int = field(default=1, metadata={"help": "relay number (Power<N>)"})
     username: str | None = field(default=None, metadata={"help": "web user, when the device has a password"})
-    password: str | None = field(default=None, metadata={"help": "web password"})
+    password: str | None = field(default=None, metadata={"help": "web password", "secret": True})
 
 
 class Tasmota(Switch):

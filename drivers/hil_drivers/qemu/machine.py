@@ -166,7 +166,7 @@ class Qemu(StreamConsole, Power):
         if options.initrd:
             args += ["-initrd", str(options.initrd)]
         for index, disk in enumerate(options.disk):
-            args += ["-drive", f"file={disk},if=virtio,format=raw,index={index}"]
+            args += ["-drive", f"file={_qemu_option_value(disk)},if=virtio,format=raw,index={index}"]
         if options.hostfwd:
             model = [f"model={options.nic_model}"] if options.nic_model else []
             args += ["-nic", "user," + ",".join(model + [f"hostfwd={rule}" for rule in options.hostfwd])]
@@ -226,3 +226,8 @@ class Qemu(StreamConsole, Power):
         if process is None or process.stderr is None:
             return ""
         return process.stderr.read().decode(errors="replace").strip()
+
+
+def _qemu_option_value(value: object) -> str:
+    """A value inside a QEMU `-drive a=b,c=d` list: QEMU reads a doubled comma as one comma of the value."""
+    return str(value).replace(",", ",,")

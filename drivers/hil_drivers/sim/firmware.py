@@ -146,7 +146,8 @@ def kernel_messages(interval: float) -> None:
 
 
 def main() -> None:
-    config = json.loads(sys.argv[1])
+    with os.fdopen(int(sys.argv[1]), "rb") as settings:  # a pipe: the password stays off the command line
+        config = json.loads(settings.read())
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is for the shell's commands
     report(config, "booting")

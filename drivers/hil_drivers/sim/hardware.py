@@ -113,15 +113,19 @@ class SimBoardHardware:
                 "boot_mode": "recovery" if settings.boot_mode_pin and _pin(settings.boot_mode_pin).state else "normal",
                 "status_fd": status_write,
             }
+            config_read, config_write = os.pipe()  # the settings (with the password) never show in `ps`
+            os.write(config_write, json.dumps(config).encode())
+            os.close(config_write)
             self.firmware = subprocess.Popen(
-                [sys.executable, "-S", firmware.__file__, json.dumps(config)],
+                [sys.executable, "-S", firmware.__file__, str(config_read)],
                 stdin=console.slave,
                 stdout=console.slave,
                 stderr=console.slave,
                 start_new_session=True,
-                pass_fds=(status_write,),
+                pass_fds=(status_write, config_read),
             )
             os.close(status_write)
+            os.close(config_read)
             threading.Thread(
                 target=self._follow_status,
                 args=(status_read, settings.led_pin, self.generation),

@@ -13,7 +13,9 @@ class SimPowerOptions:
     board: str | None = field(default=None, metadata={"help": "simulated board to switch (default: this board)"})
     hostname: str | None = field(default=None, metadata={"help": "name the firmware prints (default: the board's)"})
     username: str = field(default="root", metadata={"help": "login the firmware accepts"})
-    password: str | None = field(default=None, metadata={"help": "its password; none: no password asked"})
+    password: str | None = field(
+        default=None, metadata={"help": "its password; none: no password asked", "secret": True}
+    )
     prompt: str = field(default="root@{hostname}:$PWD# ", metadata={"help": "shell prompt (PS1)"})
     boot_time: float = field(default=1.0, metadata={"help": "seconds from power-on to the login prompt"})
     kernel_messages: float = field(

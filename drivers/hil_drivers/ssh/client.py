@@ -22,7 +22,7 @@ class SshOptions:
     port: int = field(default=22, metadata={"help": "its SSH port"})
     username: str = field(default="root", metadata={"help": "login"})
     password: str | None = field(
-        default=None, metadata={"help": 'password; use "${VAR}" to take it from the environment'}
+        default=None, metadata={"help": 'password; use "${VAR}" to take it from the environment', "secret": True}
     )
     key_file: Path | None = field(default=None, metadata={"help": "private key file"})
     known_hosts: Path | None = field(default=None, metadata={"help": "known_hosts file (default: ~/.ssh/known_hosts)"})

@@ -11,7 +11,7 @@ from typing import Any
 
 from pytest_hil.errors import HilError, LabError
 from pytest_hil.lab import Lab, load_lab
-from pytest_hil.lab.environment import shown
+from pytest_hil.secrets import shown
 
 
 def add_parsers(verbs: Any) -> None:
@@ -48,6 +48,8 @@ def run_check(args: argparse.Namespace) -> int:
     lab = load_or_report(path)
     if lab is None:
         return 1
+    for warning in lab.warnings:
+        print(warning, file=sys.stderr)
     resources = sum(len(board.resources) for board in lab.boards.values())
     print(f"{path}: OK ({len(lab.boards)} boards, {resources} resources)")
     return 0

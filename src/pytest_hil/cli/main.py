@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 from pytest_hil.cli import board_commands, drivers_command, flash_command, lab_commands, lease_commands
 from pytest_hil.errors import HilError
+from pytest_hil.secrets import mask
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +29,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `hil`; returns the exit status (0 ok, 1 a failure, 2 a usage mistake)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    with _masked_output():
+        try:
+            return int(args.run(args))
+        except HilError as error:
+            print(f"hil: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+
+class _MaskedStream:
+    """A text stream that masks secrets in everything written through it (whole writes at a time)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _masked_output() -> Iterator[None]:
+    """stdout and stderr mask secrets while a command runs (a board's raw console bypasses them)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _MaskedStream(saved[0]), _MaskedStream(saved[1])
     try:
-        return int(args.run(args))
-    except HilError as error:
-        print(f"hil: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from pytest_hil.lab.environment import MASK
+from pytest_hil.secrets import MASK, MIN_LENGTH
 
 RECENT = 64 * 1024
 
@@ -17,7 +19,9 @@ class Masker:
     """Replaces secret strings in a byte stream, also when a secret is split across chunks."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self.secrets = sorted({secret.encode() for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
+        self.secrets = sorted(
+            {secret.encode() for secret in secrets if len(secret) >= MIN_LENGTH}, key=len, reverse=True
+        )
         self.carry = b""
 
     def feed(self, data: bytes) -> bytes:
@@ -52,20 +56,41 @@ class Masker:
 
 
 class _LogFile:
-    """One open log file, optionally stamping each line with seconds since it was opened."""
+    """One open log file, optionally stamping each line with seconds since it was opened. A file that
+    cannot be written (a full disk) is reported once through `failed` and then left alone: logging
+    never stops a console."""
 
-    def __init__(self, path: Path, timestamps: bool) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, path: Path, timestamps: bool, failed: Callable[[str, OSError], None], fresh: bool = False
+    ) -> None:
         self.path = path
-        self.file: BinaryIO = open(path, "ab", buffering=0)  # noqa: SIM115 - lives until close()
+        self.failed = failed
+        self.file: BinaryIO | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(path, "wb" if fresh else "ab", buffering=0)  # noqa: SIM115 - lives until close()
+        except OSError as error:
+            self._fail(error)
         self.timestamps = timestamps
         self.started = time.monotonic()
         self.at_line_start = True
 
     def write(self, data: bytes) -> None:
+        if self.file is None:
+            return
         if self.timestamps:
             data = self._stamped(data)
-        self.file.write(data)
+        try:
+            self.file.write(data)
+        except OSError as error:
+            self._fail(error)
+
+    def _fail(self, error: OSError) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+        self.file = None
+        self.failed(f"cannot write the console log {self.path}: {error.strerror or error}", error)
 
     def _stamped(self, data: bytes) -> bytes:
         out = bytearray()
@@ -77,18 +102,30 @@ class _LogFile:
         return bytes(out)
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
 
 
 class ConsoleLog:
     """The log of one console: the whole session in one file, and each test's share in its own."""
 
-    def __init__(self, name: str, session_dir: Path | None, masker: Masker, timestamps: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        session_dir: Path | None,
+        masker: Masker,
+        timestamps: bool = False,
+        failed: Callable[[str, OSError], None] = lambda problem, error: None,
+        fresh: bool = False,
+    ) -> None:
         self.name = name
         self.masker = masker
         self.timestamps = timestamps
+        self.failed = failed
         self.lock = threading.Lock()
-        self.session = _LogFile(session_dir / f"{name}.log", timestamps) if session_dir else None
+        self.session = _LogFile(session_dir / f"{name}.log", timestamps, failed, fresh) if session_dir else None
         self.test: _LogFile | None = None
         #: Where the running test's log goes; the file is made with its first byte (most tests of a
         #: quiet console then cost no folder and no file: filesystem metadata is the plugin's main cost).
@@ -114,7 +151,7 @@ class ConsoleLog:
         if self.session is not None:
             self.session.write(data)
         if self.test is None and self.test_target is not None:
-            self.test = _LogFile(self.test_target, self.timestamps)
+            self.test = _LogFile(self.test_target, self.timestamps, self.failed)
         if self.test is not None:
             self.test.write(data)
 
@@ -133,7 +170,7 @@ class ConsoleLog:
         if test is None:
             return None
         test.close()
-        return test.path
+        return test.path if test.path.exists() else None
 
     @property
     def test_path(self) -> Path | None:
@@ -143,11 +180,14 @@ class ConsoleLog:
     def tail(self, lines: int = 50) -> str:
         """The last lines of the running test's log."""
         path = self.test_path
-        if path is None or not path.exists():
+        if path is None:
             return ""
         with self.lock:
             self._write(self.masker.flush())
-        text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+        try:
+            text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+        except OSError:  # it could not be written: what the console said recently instead
+            return self.recent_lines(lines)
         return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
 
     def recent_lines(self, lines: int = 50) -> str:
@@ -169,12 +209,22 @@ class BoardLogs:
     """The console logs of one board; drivers ask it for theirs, the plugin starts and ends tests."""
 
     def __init__(
-        self, board: str, log_dir: Path | None = None, secrets: Iterable[str] = (), timestamps: bool = False
+        self,
+        board: str,
+        log_dir: Path | None = None,
+        secrets: Iterable[str] = (),
+        timestamps: bool = False,
+        fresh: bool = True,
     ) -> None:
         self.board = board
         self.log_dir = log_dir
         self.secrets = tuple(secrets)
         self.timestamps = timestamps
+        #: Whether session logs start empty (a run starts its own files) or continue a file.
+        self.fresh = fresh
+        #: Log files that could not be written, each reported once (taken by `take_problems`).
+        self.problems: list[str] = []
+        self._failures: set[int | None] = set()
         self.logs: dict[str, ConsoleLog] = {}
         #: Logs of other traffic (CAN frames): per session and test like consoles, without notes.
         self.traces: dict[str, ConsoleLog] = {}
@@ -189,7 +239,9 @@ class BoardLogs:
         log = self.logs.get(resource)
         if log is None:
             session_dir = self.log_dir / "session" if self.log_dir else None
-            log = ConsoleLog(f"{self.board}.{resource}", session_dir, Masker(self.secrets), self.timestamps)
+            log = ConsoleLog(
+                f"{self.board}.{resource}", session_dir, Masker(self.secrets), self.timestamps, self._failed, self.fresh
+            )
             self.logs[resource] = log
             if self.test_dir is not None:
                 log.start_test(self.test_dir / f"{log.name}.log")
@@ -204,14 +256,31 @@ class BoardLogs:
         log = self.traces.get(name)
         if log is None:
             session_dir = self.log_dir / "session" if self.log_dir else None
-            log = self.traces[name] = ConsoleLog(name, session_dir, Masker(()), timestamps=False)
+            log = self.traces[name] = ConsoleLog(name, session_dir, Masker(()), False, self._failed, self.fresh)
             if self.test_dir is not None:
                 log.start_test(self.test_dir / f"{name}.log")
         return log
 
+    def _failed(self, problem: str, error: OSError) -> None:
+        """Each kind of failure is reported once (a full disk fails every file after the first)."""
+        if error.errno not in self._failures:
+            self._failures.add(error.errno)
+            self.problems.append(f"{problem} (the console goes on; further logs with this error are dropped)")
+
+    def take_problems(self) -> list[str]:
+        """The log files that failed since the last call (a full disk), one line each."""
+        problems, self.problems = self.problems, []
+        return problems
+
     def artifact_dir(self) -> Path:
-        """Where a driver puts files for the running test: its log folder (outside tests, ./hil-artifacts)."""
-        folder = self.test_dir or Path("hil-artifacts")
+        """Where a driver puts files for the running test: its log folder; outside a test, `artifacts/`
+        in the log folder, else a new temporary folder (never the current directory)."""
+        if self.test_dir is not None:
+            folder = self.test_dir
+        elif self.log_dir is not None:
+            folder = self.log_dir / "artifacts"
+        else:
+            folder = Path(tempfile.mkdtemp(prefix=f"hil-artifacts-{self.board}-"))
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 

@@ -5,6 +5,7 @@ with `HilScheduling`, keep durations for the next run, and report which board ra
 from __future__ import annotations
 
 import importlib.metadata
+import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ import pytest
 from pytest_hil.dist.plans import TestPlan, collect_plans
 from pytest_hil.dist.scheduler import HilScheduling
 from pytest_hil.leases import LeaseTimeout
+from pytest_hil.paths import contained, folder_name_of
 
 if TYPE_CHECKING:
     from pytest_hil.plugin.session import HilSession
@@ -131,9 +133,11 @@ class DistController:
     def pytest_configure_node(self, node: Any) -> None:
         """Bind the worker to its board; xdist gives a restarted worker a new id: it takes the board of
         the worker that died. Logs go to one folder the controller can read too."""
-        if node.gateway.id not in self.boards:
+        replacement = node.gateway.id not in self.boards
+        if replacement:
             self.boards[node.gateway.id] = self.orphaned.pop(0)
         board = node.workerinput["hil_board"] = self.boards[node.gateway.id]
+        node.workerinput["hil_fresh_logs"] = not replacement  # a replacement keeps its predecessor's logs
         node.workerinput["hil_boards"] = sorted(set(self.boards.values()))
         assert self.session.lab is not None
         host = self.session.lab.boards[board].host
@@ -177,16 +181,25 @@ class DistController:
         if error is not None:  # it crashed: xdist starts a replacement
             self.orphaned.append(board)
         shipped = getattr(node, "workeroutput", {}).get("hil_logs", {})
+        folder = self.local_logs(board)
+        folder.mkdir(parents=True, exist_ok=True)
         for relative, content in shipped.items():
-            path = self.local_logs(board) / relative
+            path = contained(folder, relative) if isinstance(relative, str) else None
+            if path is None or not isinstance(content, bytes):
+                warnings.warn(
+                    pytest.PytestWarning(
+                        f"pytest-hil: the worker of {board} sent a log "
+                        f"named {relative!r}, which would land outside {folder}: refused"
+                    ),
+                    stacklevel=1,
+                )
+                continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
 
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         """The test that took its worker down fails with what its board's consoles said."""
-        from pytest_hil.plugin.fixtures import safe_name
-
-        folder = self.log_dir() / safe_name(crashitem)
+        folder = self.log_dir() / folder_name_of(crashitem)
         for log in sorted(folder.glob("*.log")) if folder.is_dir() else []:
             lines = log.read_text(errors="replace").replace("\r\n", "\n").split("\n")[-50:]
             report.sections.append((f"console {log.stem}: last 50 lines of {log}", "\n".join(lines)))

@@ -1,24 +1,21 @@
-"""`${VAR}` and `${VAR:-default}` references, and the secrets they produce."""
+"""`${VAR}` and `${VAR:-default}` references; values of secret-named variables become `Secret`s."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+
+from pytest_hil.secrets import Secret, is_secret_name
 
 _REFERENCE = re.compile(r"\$\$|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-MASK = "***"
 
+class Expanded(str):
+    """Text that used environment references: options of other types (numbers, booleans) parse it;
+    `template` is the text as written (shell-command options hand it to the shell unexpanded)."""
 
-class Secret(str):
-    """A string read from the environment: usable as a value, never shown."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(MASK)
+    template: str
 
 
 class BadReference(ValueError):
@@ -26,8 +23,9 @@ class BadReference(ValueError):
 
 
 def expand(text: str, environ: Mapping[str, str]) -> str:
-    """Expand references in `text`; a result that used any reference is a `Secret`."""
+    """Expand references in `text`: an `Expanded`, or a `Secret` when a secret-named variable was used."""
     used = False
+    secret_parts: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         nonlocal used
@@ -40,23 +38,18 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
             raise BadReference(f"'${{{body}}}' is not a variable reference (write ${{NAME}} or ${{NAME:-default}})")
         value = environ.get(name)
         if value is None or (has_default and value == ""):
-            if has_default:
-                return default
-            raise BadReference(f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+            if not has_default:
+                raise BadReference(f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+            value = default
+        if is_secret_name(name) and value:
+            secret_parts.append(value)
         return value
 
     if "$" not in text:
         return text
     result = _REFERENCE.sub(replace, text)
-    return Secret(result) if used else result
-
-
-def shown(value: Any) -> Any:
-    """The value as it may be displayed: secrets masked, containers masked inside."""
-    if isinstance(value, Secret):
-        return MASK
-    if isinstance(value, dict):
-        return {key: shown(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shown(item) for item in value]
-    return value
+    if not used:
+        return result
+    expanded = Secret(result, secret_parts) if secret_parts else Expanded(result)
+    expanded.template = text
+    return expanded

@@ -15,10 +15,11 @@ from pytest_hil.interfaces import INTERFACES
 from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, RemoteSettings, ResourceSpec, ShellSpec
 from pytest_hil.lab.schema import build_options
 from pytest_hil.lab.selector import Selector, parse_selector
-from pytest_hil.lab.source import Document, Unset, read_document
+from pytest_hil.lab.source import Document, Unset, dotted, read_document
 from pytest_hil.lab.source import Path as KeyPath
 from pytest_hil.power_chain import PowerChain, PowerChainOptions
 from pytest_hil.registry import DriverRegistry, default_registry
+from pytest_hil.secrets import MIN_LENGTH, Secret, register
 
 SUPPORTED_VERSIONS = (1,)
 TOP_LEVEL_KEYS = ("version", "name", "leases", "remote", "selectors", "boards")
@@ -65,6 +66,7 @@ def parse_lab(
     if document.issues or lab is None:
         issues = sorted(dict.fromkeys(document.issues), key=lambda issue: issue.line)
         raise LabError(issues)
+    register(*lab.secrets)
     return lab
 
 
@@ -100,8 +102,32 @@ class _Checker:
         boards = self._boards(root, selectors)
         if version is None or boards is None:
             return None
-        secrets = frozenset(self.document.secrets)
-        return Lab(Path(), version, boards, name, leases, selectors, remote=remote, secrets=secrets)
+        secrets, warnings = self._secrets(boards, leases)
+        return Lab(Path(), version, boards, name, leases, selectors, remote=remote, secrets=secrets, warnings=warnings)
+
+    def _secrets(
+        self, boards: Mapping[str, BoardSpec], leases: LeaseSettings
+    ) -> tuple[frozenset[str], tuple[LabIssue, ...]]:
+        """Every secret of the lab (see `pytest_hil.secrets`), and a warning per secret too short to search for."""
+        found: dict[str, KeyPath] = {}
+        _collect_secrets(leases, ("leases",), found)
+        for name, board in boards.items():
+            _collect_secrets(board.host, ("boards", name, "host"), found)
+            _collect_secrets(board.shell, ("boards", name, "shell"), found)
+            for resource, spec in board.resources.items():
+                _collect_secrets(spec.options, ("boards", name, "resources", resource), found)
+        warnings = tuple(
+            LabIssue(
+                self.document.file,
+                self.document.line(path),
+                dotted(path),
+                f"warning: a secret of {len(value)} character(s) is masked where shown as a value, but too short "
+                f"to be searched for in console output and messages (use at least {MIN_LENGTH})",
+            )
+            for value, path in found.items()
+            if len(value) < MIN_LENGTH
+        )
+        return frozenset(found), warnings
 
     def _version(self, root: dict[str, Any]) -> int | None:
         if "version" not in root:
@@ -138,8 +164,6 @@ class _Checker:
         if raw is None:
             return LeaseSettings()
         settings = build_options(LeaseSettings, raw, ("leases",), self.base, self.report, what="key")
-        if settings is not None and settings.ttl <= 0:
-            self.report(("leases", "ttl"), "must be more than 0 seconds")
         return settings or LeaseSettings()
 
     def _remote(self, value: Any) -> RemoteSettings:
@@ -208,6 +232,9 @@ class _Checker:
                 continue
             if isinstance(item, (dict, list)) or item is None:
                 self.report((*path, key), f"a label value is a single word, not {_kind(item)}")
+                continue
+            if isinstance(item, Secret):
+                self.report((*path, key), "labels are shown in every report: a label cannot hold a secret")
                 continue
             # the text as written, so `hdmi: yes` stays "yes" rather than YAML's True
             labels[key] = item if isinstance(item, str) else self.document.texts.get((*path, key), str(item))
@@ -295,10 +322,25 @@ class _Checker:
                 re.compile(getattr(shell, key))
             except re.error as error:
                 self.report((*path, key), f"not a valid regular expression: {error}")
-        for key in ("boot_timeout", "command_timeout"):
-            if getattr(shell, key) <= 0:
-                self.report((*path, key), "must be more than 0 seconds")
         return shell
+
+
+def _collect_secrets(value: Any, path: KeyPath, found: dict[str, KeyPath]) -> None:
+    """Record the secret parts inside an options record (nested records, lists and mappings too)."""
+    if isinstance(value, Secret):
+        for part in value.parts:
+            found.setdefault(part, path)
+    elif isinstance(value, ResourceSpec):
+        _collect_secrets(value.options, path, found)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            _collect_secrets(getattr(value, item.name), (*path, item.name), found)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _collect_secrets(item, (*path, index), found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _collect_secrets(item, (*path, str(key)), found)
 
 
 def _kind(value: Any) -> str:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_hil.errors import LabIssue
 from pytest_hil.interfaces import Driver
-from pytest_hil.lab.environment import shown
 from pytest_hil.lab.selector import Selector
+from pytest_hil.secrets import MASK, Secret, shown
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,19 @@ class ResourceSpec:
     kind: str
     driver: type[Driver]
     options: Any
-    raw_options: Mapping[str, Any]
+    raw_options: Mapping[str, Any] = field(repr=False)
     interfaces: tuple[str, ...]
     line: int
 
     def shown_options(self) -> dict[str, Any]:
         """The options as written, with secrets masked."""
-        return {key: shown(value) for key, value in self.raw_options.items()}
+        return {key: self._shown_option(key, value) for key, value in self.raw_options.items()}
+
+    def _shown_option(self, key: str, value: Any) -> Any:
+        checked = getattr(self.options, key, None)
+        if isinstance(checked, Secret) and checked == value:
+            return MASK if checked.parts == (str(checked),) else checked.shown()
+        return shown(value)
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,12 @@ class ShellSpec:
 
     console: str = "console"
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, metadata={"secret": True})
     prompt: str = r"[#$] "
     login_prompt: str = r"(?<![Ll]ast )login: "  # not the "Last login: ..." line after a login
     password_prompt: str = r"[Pp]assword: ?"
-    boot_timeout: float = 120.0
-    command_timeout: float = 30.0
+    boot_timeout: float = field(default=120.0, metadata={"above": 0, "max": 86400})
+    command_timeout: float = field(default=30.0, metadata={"above": 0, "max": 86400})
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,8 @@ class BoardSpec:
 class LeaseSettings:
     """Where leases are kept and how long one lives without a heartbeat."""
 
-    url: str | None = None
-    ttl: float = 30.0
+    url: str | None = field(default=None, metadata={"schemes": ("sqlite", "postgresql", "postgres")})
+    ttl: float = field(default=30.0, metadata={"above": 0, "max": 86400})
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,10 @@ class Lab:
     selectors: Mapping[str, Selector] = field(default_factory=dict)
     remote: RemoteSettings = field(default_factory=RemoteSettings)
     sha256: str = ""
-    #: Every value read from the environment: masked in logs and reports.
+    #: Every secret of the lab (see `pytest_hil.secrets`): masked in logs and reports.
     secrets: frozenset[str] = frozenset()
+    #: Things that work but deserve a word (a secret too short to mask in text), as `hil check` shows them.
+    warnings: tuple[LabIssue, ...] = ()
 
     @property
     def resource_names(self) -> list[str]:

@@ -1,22 +1,29 @@
 """Typed option schemas: a driver's `Options` dataclass checks and converts a resource's options.
 
 Supported field types: str, int, float, bool, pathlib.Path (relative to the lab file, `~` expanded),
-Literal[...], list[T], dict[str, T] and `T | None`. A field's `metadata={"help": ...}` documents it;
-a `__post_init__` raising `ValueError("option: what is wrong")` adds checks of its own.
+Literal[...], list[T], dict[str, T] and `T | None`. A field's metadata documents and bounds it:
+`help` (shown by `hil drivers -v`), `secret` (masked wherever shown), `min` / `max` (inclusive) and
+`above` (exclusive) for numbers, `schemes` for URLs (`("http", "https")`), and `shell` for command
+lines run by /bin/sh: their `${VAR}` references are left for the shell to expand from the environment,
+so a value is data, never code. Numbers are always finite.
+A `__post_init__` raising `ValueError("option: what is wrong")` adds checks of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from pytest_hil.lab.environment import Secret, shown
+from pytest_hil.lab.environment import Expanded
 from pytest_hil.lab.source import Path as KeyPath
 from pytest_hil.lab.source import Unset
+from pytest_hil.secrets import Secret, shown, url_secrets
 
 Report = Callable[[KeyPath, str], None]
 
@@ -72,7 +79,10 @@ def build_options(
             ok = False
             continue
         try:
-            values[key] = convert(hints[key], value, base)
+            if fields[key].metadata.get("shell"):
+                value = _shell_text(value)
+            values[key] = _marked_secret(fields[key], convert(hints[key], value, base))
+            _check_bounds(fields[key], values[key])
         except _Mismatch as error:
             report((*path, key), str(error))
             ok = False
@@ -95,6 +105,64 @@ def build_options(
 
 class _Mismatch(ValueError):
     pass
+
+
+def _marked_secret(item: dataclasses.Field[Any], value: Any) -> Any:
+    """A string value as a `Secret` when its field is declared secret or it holds URL credentials."""
+    if not isinstance(value, str) or not value:
+        return value
+    if item.metadata.get("secret"):
+        return Secret(value)
+    parts = [*(value.parts if isinstance(value, Secret) else ()), *url_secrets(value)]
+    return Secret(value, parts) if parts else value
+
+
+def _shell_text(value: Any) -> Any:
+    """A shell command as written: its `${VAR}` references are the shell's to expand, as data."""
+    template = getattr(value, "template", None)
+    if template is None:
+        return value
+    if _single_quoted_reference(template):
+        raise _Mismatch('inside single quotes the shell does not expand ${VAR}: use double quotes ("${VAR}")')
+    parts = value.parts if isinstance(value, Secret) else ()
+    return Secret(template, parts) if parts else template
+
+
+def _single_quoted_reference(command: str) -> bool:
+    """Whether a `${` sits inside single quotes (where sh leaves it as text)."""
+    quote, index = "", 0
+    while index < len(command):
+        char = command[index]
+        if quote == "'":
+            if char == "'":
+                quote = ""
+            elif command.startswith("${", index):
+                return True
+        elif char == "\\":
+            index += 1  # the next character is escaped
+        elif char == '"' or (char == "'" and not quote):
+            quote = "" if quote == char else char
+        index += 1
+    return False
+
+
+def _check_bounds(item: dataclasses.Field[Any], value: Any) -> None:
+    """The field's `min`, `max`, `above` and `schemes` metadata, checked on one value or each of a list."""
+    for one in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(one, (int, float)) and not isinstance(one, bool):
+            low, high, above = (item.metadata.get(key) for key in ("min", "max", "above"))
+            if above is not None and not one > above:
+                raise _Mismatch(f"must be more than {above:g}, got {one:g}")
+            if low is not None and one < low:
+                raise _Mismatch(f"must be at least {low:g}, got {one:g}")
+            if high is not None and one > high:
+                raise _Mismatch(f"must be at most {high:g}, got {one:g}")
+        schemes = item.metadata.get("schemes")
+        if schemes and isinstance(one, str):
+            scheme = one.partition("://")[0].lower() if "://" in one else ""
+            if scheme not in schemes:
+                written = f"{scheme}://" if scheme else "no scheme"
+                raise _Mismatch(f"expected a {' or '.join(f'{s}://' for s in schemes)} URL, got {written}")
 
 
 def convert(hint: Any, value: Any, base: Path) -> Any:
@@ -167,27 +235,39 @@ def _plain(hint: Any, value: Any, base: Path) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, Secret) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        if isinstance(value, (Expanded, Secret)) and value.lower() in (
+            "true",
+            "false",
+            "1",
+            "0",
+            "yes",
+            "no",
+            "on",
+            "off",
+        ):
             return value.lower() in ("true", "1", "yes", "on")
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, Secret):
+        if isinstance(value, (Expanded, Secret)):
             try:
                 return int(value, 0)
             except ValueError:
                 pass
     elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, Secret):
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if isinstance(value, (Expanded, Secret)):
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is not None:
+            if not math.isfinite(number):
+                raise _Mismatch(f"expected a finite number, got {value!r}")
+            return float(number)
     elif hint is str:
-        if isinstance(value, str):
+        if isinstance(value, Secret):
             return value
+        if isinstance(value, str):
+            return str(value)
     elif hint is Path:
         if isinstance(value, str) and value:
             path = Path(value).expanduser()
@@ -200,7 +280,7 @@ def _plain(hint: Any, value: Any, base: Path) -> Any:
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", Secret: "string"}
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", Secret: "string", Expanded: "string"}
     name = kind.get(type(value))
     if name is None:
         return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from pytest_hil.errors import LabIssue
-from pytest_hil.lab.environment import BadReference, Secret, expand
+from pytest_hil.lab.environment import BadReference, expand
 
 Path = tuple[str | int, ...]
 
@@ -41,7 +41,6 @@ class Document:
     lines: dict[Path, int] = field(default_factory=dict)
     texts: dict[Path, str] = field(default_factory=dict)
     issues: list[LabIssue] = field(default_factory=list)
-    secrets: set[str] = field(default_factory=set)
 
     def line(self, path: Path) -> int:
         """The line of `path`, or of its nearest located ancestor."""
@@ -128,13 +127,10 @@ class _Builder:
             return UNSET
         if node.tag == _STR_TAG and isinstance(value, str):
             try:
-                expanded = expand(value, self.environ)
+                return expand(value, self.environ)
             except BadReference as error:
                 self.document.report(path, str(error))
                 return UNSET
-            if isinstance(expanded, Secret):
-                self.document.secrets.add(str(expanded))
-            return expanded
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path, active: frozenset[int]) -> dict[str, Any]:

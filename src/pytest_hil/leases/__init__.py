@@ -8,6 +8,7 @@ from pathlib import Path
 from pytest_hil.leases.holder import Holder
 from pytest_hil.leases.keeper import HeldLease, LeaseLost
 from pytest_hil.leases.store import Grant, HistoryEntry, LeaseError, LeaseInfo, LeaseStore, LeaseTimeout, Waiting
+from pytest_hil.secrets import redact_urls, register, url_secrets
 
 __all__ = [
     "Grant",
@@ -34,6 +35,7 @@ def default_url() -> str:
 def open_store(url: str | None, ttl: float = 30.0) -> LeaseStore:
     """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date."""
     url = url or default_url()
+    register(*url_secrets(url))  # the store's password is masked wherever the URL may show up
     if url.startswith("sqlite://"):
         from pytest_hil.leases.sqlite import SqliteBackend
 
@@ -43,4 +45,4 @@ def open_store(url: str | None, ttl: float = 30.0) -> LeaseStore:
         from pytest_hil.leases.postgres import PostgresBackend
 
         return LeaseStore(PostgresBackend(url), ttl)
-    raise LeaseError(f"lease store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")
+    raise LeaseError(f"lease store URL {redact_urls(url)!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -5,13 +5,13 @@ disagree), and waiters sleep on LISTEN/NOTIFY."""
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from typing import Any
 
 from pytest_hil.errors import DriverUnavailable
 from pytest_hil.leases.backend import Backend
+from pytest_hil.secrets import redact_urls
 
 #: Key of the advisory lock that serializes lease changes ("hil" in ASCII).
 LOCK_KEY = 0x68696C
@@ -87,7 +87,7 @@ class PostgresBackend(Backend):
         return cursor.execute(statement.replace("?", "%s"), parameters)
 
     def describe(self) -> str:
-        return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", self.url)
+        return redact_urls(self.url)
 
     def close(self) -> None:
         self._drop_listener()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,12 +13,12 @@ from pytest_hil.console.shell import LoginRefused, ShellUnreachable
 from pytest_hil.console.stream import ConsoleClosed
 from pytest_hil.errors import DriverUnavailable, HilError
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
-from pytest_hil.lab.environment import shown
 from pytest_hil.lab.model import Lab
 from pytest_hil.leases import LeaseError, LeaseLost, LeaseTimeout
 from pytest_hil.plugin.needs import FIXTURE_FLAG
 from pytest_hil.plugin.selection import NO_LAB, Plan, plan_key, selected_board
 from pytest_hil.plugin.session import HilSession, hil_session
+from pytest_hil.secrets import shown
 
 #: The boards serving a test (role -> board; one entry named "board" for single-board tests).
 serving_key = pytest.StashKey[dict[str, Board]]()
@@ -60,7 +59,7 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     for board in serving.values():
         if board.name in session.broken:
             pytest.skip(f"board {board.name} is broken: {session.broken[board.name]}")
-    folder = session.use_log_dir(tmp_path_factory.getbasetemp() / "hil-logs") / safe_name(item.nodeid)
+    folder = session.test_folder(item.nodeid, tmp_path_factory.getbasetemp() / "hil-logs")
     locked = sorted(serving.values(), key=lambda board: board.name)  # one order everywhere: no deadlock
     for board in locked:
         board.lock.acquire()
@@ -139,8 +138,7 @@ boards = pytest.fixture(name="boards")(_boards)
 @pytest.fixture
 def hil_artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This test's folder under --hil-log-dir (its console logs go there too), created on first use."""
-    log_dir = hil_session(request.config).use_log_dir(tmp_path_factory.getbasetemp() / "hil-logs")
-    folder = log_dir / safe_name(request.node.nodeid)
+    folder = hil_session(request.config).test_folder(request.node.nodeid, tmp_path_factory.getbasetemp() / "hil-logs")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -167,11 +165,6 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
 
 setattr(_shell, FIXTURE_FLAG, "resource")
 shell = pytest.fixture(name="shell")(_shell)
-
-
-def safe_name(nodeid: str) -> str:
-    """A file-system-safe folder name for a test id."""
-    return re.sub(r"[^A-Za-z0-9_.\-\[\]]+", "_", nodeid).strip("_")[:200]
 
 
 def resource_fixture(name: str, by_interface: bool) -> Callable[..., Driver]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from pytest_hil.leases import HeldLease, Holder, LeaseStore, Waiting, open_store
+from pytest_hil.secrets import mask
 
 
 @dataclass
@@ -93,9 +94,9 @@ def _suite_property(config: pytest.Config, name: str, value: str) -> None:
 
     xml = config.stash.get(xml_key, None)
     if xml is not None:
-        xml.add_global_property(name, value)
+        xml.add_global_property(name, mask(value))
     else:
-        config.stash.setdefault(early_properties_key, []).append((name, value))
+        config.stash.setdefault(early_properties_key, []).append((name, mask(value)))
 
 
 def add_early_properties(config: pytest.Config) -> None:

@@ -24,6 +24,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if serving is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
         return
     _attach_files(item, report, serving)
+    for board in serving.values():
+        for problem in board.logs.take_problems():
+            warnings.warn(pytest.PytestWarning(f"pytest-hil: {board.name}: {problem}"), stacklevel=1)
     if report.failed:
         _attach_console_tails(report, serving)
         if call.excinfo is not None and call.excinfo.errisinstance(ShellUnreachable):

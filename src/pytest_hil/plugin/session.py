@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
+from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings
 from pytest_hil.progress import Progress
@@ -37,6 +39,8 @@ class HilSession:
     leases: SessionLeases | None = None
     #: In a --hil-dist worker: the board this worker serves (the controller holds the leases).
     dist_board: str | None = None
+    #: Tests whose folders this run has started afresh.
+    fresh_folders: set[str] = field(default_factory=set)
 
     @property
     def active(self) -> bool:
@@ -49,6 +53,16 @@ class HilSession:
             for board in self.boards.values():
                 board.logs.log_dir = self.log_dir
         return self.log_dir
+
+    def test_folder(self, nodeid: str, default_log_dir: Path) -> Path:
+        """The folder of test `nodeid`'s logs and artifacts; what an earlier run left there is removed
+        when this run first asks for it (a run starts its own files)."""
+        folder = self.use_log_dir(default_log_dir) / folder_name_of(nodeid)
+        if nodeid not in self.fresh_folders:
+            self.fresh_folders.add(nodeid)
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+        return folder
 
     def mark_broken(self, board: Board, reason: str, item: pytest.Item | None = None) -> None:
         """`board` cannot serve tests for the rest of the session; `item`, the test that found out,
@@ -130,14 +144,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{error}\n(lab file from {settings.lab_origin})") from None
     lab = session.lab
     progress = _terminal_progress(config)
+    workerinput = getattr(config, "workerinput", {})
+    fresh = workerinput.get("hil_fresh_logs", True)  # a run starts its own session logs
     session.boards = {
         name: Board(
-            spec, lab.path.parent, BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps), progress
+            spec,
+            lab.path.parent,
+            BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps, fresh=fresh),
+            progress,
         )
         for name, spec in lab.boards.items()
     }
     session.eligible = _eligible(session.lab, settings)
-    workerinput = getattr(config, "workerinput", {})
     if "hil_board" in workerinput:
         session.dist_board = workerinput["hil_board"]
         session.eligible = [name for name in lab.boards if name in workerinput["hil_boards"]]
