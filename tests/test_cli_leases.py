@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,3 +136,57 @@ def test_an_invalid_duration_and_an_unreachable_store_are_one_line_each(
     err = capsys.readouterr().err
     assert err.startswith("hil: lease store postgresql://hil:***@127.0.0.1:1/hil is unreachable: ")
     assert err.count("\n") == 1 and "s3cret" not in err and "Traceback" not in err
+
+
+def hil_process(lab: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_hil.cli.main", "--lab", str(lab), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_parallel_leases_each_keep_their_token(tmp_path: Path) -> None:
+    boards = "".join(f"  b{n}:\n    resources:\n      console: {{driver: sim-console}}\n" for n in range(8))
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(f"version: 1\nboards:\n{boards}")
+    env = {"HIL_LEASE_URL": f"sqlite://{tmp_path}/leases.db", "XDG_STATE_HOME": str(tmp_path / "state")}
+    runs = [hil_process(lab, "lease", f"b{n}", "--for", "10m", env=env) for n in range(8)]
+    assert [run.wait(60) for run in runs] == [0] * 8, [run.stderr.read() for run in runs if run.stderr]
+    tokens_file = tmp_path / "state" / "pytest-hil" / "tokens.json"
+    assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
+    assert len(json.loads(tokens_file.read_text())[env["HIL_LEASE_URL"]]) == 8
+    released = hil_process(lab, "release", env=env)
+    assert released.wait(60) == 0
+    assert open_store(env["HIL_LEASE_URL"]).holders() == {}
+
+
+def test_a_token_that_cannot_be_kept_leaves_no_lease(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(SIM_LAB)
+    (tmp_path / "not-a-folder").write_text("")
+    env = {"HIL_LEASE_URL": f"sqlite://{tmp_path}/leases.db", "XDG_STATE_HOME": str(tmp_path / "not-a-folder")}
+    run = hil_process(lab, "lease", "sim-a", "--for", "1h", env=env)
+    assert run.wait(60) == 1
+    assert run.stderr is not None
+    err = run.stderr.read()
+    assert err.startswith(f"hil: cannot keep lease tokens in {tmp_path / 'not-a-folder'}/pytest-hil/tokens.json: ")
+    assert "Traceback" not in err
+    assert open_store(env["HIL_LEASE_URL"]).holders() == {}
+
+
+def test_a_forced_release_records_the_real_user_and_prints_reasons_escaped(
+    lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.acquire([["sim-a"]], BOB)
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    assert main(["--lab", lab, "release", "--force", "sim-a", "--reason", "stuck\x1b[2J\x1b[31m red"]) == 0
+    (entry,) = store.history()
+    assert f"(by {pwd.getpwuid(os.getuid()).pw_name}@" in (entry.reason or "")
+    capsys.readouterr()
+    assert main(["--lab", lab, "leases", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "stuck\\x1b[2J\\x1b[31m red" in out

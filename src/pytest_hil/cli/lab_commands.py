@@ -12,6 +12,7 @@ from typing import Any
 from pytest_hil.errors import HilError, LabError
 from pytest_hil.lab import Lab, load_lab
 from pytest_hil.secrets import shown
+from pytest_hil.text import printable
 
 
 def add_parsers(verbs: Any) -> None:
@@ -69,7 +70,7 @@ def run_boards(args: argparse.Namespace) -> int:
         for name, last in store.last_ended(list(lab.boards)).items():
             if name not in held and last.outcome == "broken":
                 when = time.strftime("%H:%M", time.localtime(last.ended))
-                held[name] = f"- (broken at {when} for {last.holder.user}: {_short(last.reason or '')})"
+                held[name] = f"- (broken at {when} for {last.holder.user}: {printable(_short(last.reason or ''))})"
         store.close()
     except HilError as error:
         print(f"hil: leases unknown: {error}", file=sys.stderr)

@@ -10,14 +10,15 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from pytest_hil.cli.lab_commands import lab_path, load_or_report
+from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, parse_selector
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTimeout, Waiting, open_store
 from pytest_hil.leases import default_url as default_store_url
+from pytest_hil.text import printable
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -60,33 +61,6 @@ def open_lab_store(lab: Lab) -> LeaseStore:
     return open_store(store_url(lab), lab.leases.ttl)
 
 
-# the tokens of leases taken with `hil lease`, per store, so later commands may use those boards
-
-
-def _tokens_path() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "pytest-hil" / "tokens.json"
-
-
-def _tokens(url: str) -> dict[str, str]:
-    try:
-        return dict(json.loads(_tokens_path().read_text()).get(url, {}))
-    except (FileNotFoundError, ValueError):
-        return {}
-
-
-def _save_tokens(url: str, tokens: dict[str, str]) -> None:
-    path = _tokens_path()
-    try:
-        everything = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        everything = {}
-    everything[url] = tokens
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(everything, indent=1))
-    path.chmod(0o600)
-
-
 def _since(info: LeaseInfo) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.since))
 
@@ -102,7 +76,7 @@ def board_lease(lab: Lab, board: str) -> Iterator[None]:
     url = store_url(lab)
     store = open_store(url, lab.leases.ttl)
     try:
-        mine = _tokens(url).get(board)
+        mine = tokens(url).get(board)
         if mine is not None and store.token_of(board) == mine:
             yield
             return
@@ -147,6 +121,7 @@ def run_lease(args: argparse.Namespace) -> int:
             print(f"hil lease: no board matches {args.select}", file=sys.stderr)
             return 1
     url = store_url(lab)
+    check_writable()  # a lease whose token could not be kept could only be ended by force
     store = open_store(url, lab.leases.ttl)
 
     def tell(waiting: Waiting) -> None:
@@ -159,9 +134,11 @@ def run_lease(args: argparse.Namespace) -> int:
         print(f"hil: {error}", file=sys.stderr)
         return 1
     (board,) = grant.boards
-    tokens = _tokens(url)
-    tokens[board] = grant.token
-    _save_tokens(url, tokens)
+    try:
+        store_token(url, board, grant.token)
+    except TokenFileError:
+        store.release(grant.token, board=board)
+        raise
     until = time.time() + args.duration
     if args.json:
         print(json.dumps({"board": board, "until": until, "store": store.backend.describe()}))
@@ -183,17 +160,17 @@ def run_release(args: argparse.Namespace) -> int:
         info = store.force_release(args.board, args.reason, Holder.this_process())
         print(f"released {args.board} (was held by {info.holder})" if info else f"{args.board} was not leased")
         return 0
-    tokens = _tokens(url)
-    boards = [args.board] if args.board else sorted(tokens)
-    if args.board and args.board not in tokens:
+    mine = tokens(url)
+    boards = [args.board] if args.board else sorted(mine)
+    if args.board and args.board not in mine:
         info = store.holders().get(args.board)
         holder = f"it is held by {info.holder}" if info else "it is not leased"
         print(f"hil: you hold no lease on {args.board} ({holder})", file=sys.stderr)
         return 1
     for board in boards:
-        released = store.release(tokens.pop(board), board=board)
+        released = store.release(mine[board], board=board)
+        store_token(url, board, None)
         print(f"released {board}" if released else f"{board}: your lease had already ended")
-    _save_tokens(url, tokens)
     return 0
 
 
@@ -212,7 +189,8 @@ def run_leases(args: argparse.Namespace) -> int:
             return 0
         rows = [("BOARD", "HOLDER", "START", "END", "OUTCOME", "REASON")]
         rows += [
-            (e.board, str(e.holder), _until(e.started), _until(e.ended), e.outcome, e.reason or "") for e in entries
+            (e.board, str(e.holder), _until(e.started), _until(e.ended), e.outcome, printable(e.reason or ""))
+            for e in entries
         ]
         print(_table(rows))
         print()

@@ -8,6 +8,7 @@ import time
 
 from pytest_hil.errors import HilError
 from pytest_hil.leases.store import Grant, LeaseStore
+from pytest_hil.text import printable
 
 
 class LeaseLost(HilError):
@@ -48,7 +49,7 @@ class HeldLease:
         for board in sorted(boards):
             ended = self.store.history(limit=1, board=board)
             if ended and ended[0].outcome == "forced":
-                reasons.append(f"{board}: released by force ({ended[0].reason})")
+                reasons.append(f"{board}: released by force ({printable(ended[0].reason or '')})")
             elif ended and ended[0].outcome == "expired":
                 reasons.append(f"{board}: expired (not renewed within {self.ttl:g} s)")
             else:
