@@ -35,6 +35,15 @@ class Backend(abc.ABC):
         """What to do about a permission error, in one line."""
         return str(error).strip().splitlines()[0]
 
+    def busy(self, error: BaseException) -> bool:
+        """Whether a connection error is another process holding the store (waited out, never reported)."""
+        return False
+
+    def problem(self, error: BaseException) -> str | None:
+        """A connection error that will not pass by retrying (a damaged, read-only or full store), as
+        one line saying what to do; None for errors worth a retry."""
+        return None
+
     @abc.abstractmethod
     def connect(self) -> Any:
         """A new DB-API connection, autocommit off."""

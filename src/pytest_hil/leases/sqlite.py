@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hil.leases.backend import Backend
+from pytest_hil.leases.store import LeaseError
 
 #: Seconds between two looks at data_version while waiting.
 POLL = 0.003
@@ -18,12 +19,20 @@ POLL = 0.003
 
 class SqliteBackend(Backend):
     serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
-    connection_errors = (sqlite3.OperationalError,)  # cannot open, or locked for longer than the timeout
+    connection_errors = (sqlite3.DatabaseError,)  # cannot open, locked, damaged
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.local = threading.local()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parent = next((folder for folder in path.parents if folder.exists()), None)
+            why = f"{parent} is not a folder" if parent and not parent.is_dir() else error.strerror or str(error)
+            raise LeaseError(
+                f"lease store {self.describe()}: cannot create its folder ({why}); "
+                "point HIL_LEASE_URL or --hil-lease-url elsewhere"
+            ) from None
 
     def connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -64,3 +73,21 @@ class SqliteBackend(Backend):
 
     def describe(self) -> str:
         return f"sqlite://{self.path}"
+
+    def busy(self, error: BaseException) -> bool:
+        text = str(error)
+        return "locked" in text or "busy" in text
+
+    def problem(self, error: BaseException) -> str | None:
+        text = str(error).strip()
+        if "malformed" in text or "not a database" in text:
+            return f"the file is damaged ({text}): move it away (a new store is made) or use another store"
+        if "readonly" in text or "read-only" in text:
+            return f"cannot write to it ({text}): check the permissions of the file and its folder"
+        if "full" in text:
+            return f"cannot write to it ({text}): free space on its file system"
+        if "unable to open" in text:
+            return f"cannot open it ({text}): check that its folder exists and is writable"
+        if "disk I/O" in text:
+            return f"cannot use it ({text}): check the file system it lives on"
+        return None

@@ -26,6 +26,8 @@ from pytest_hil.errors import HilError
 from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
 from pytest_hil.leases.holder import Holder
 
+#: Seconds a store held busy by other processes is waited for before that is an error.
+BUSY_WAIT = 120.0
 #: Outcomes after which a board is tried last by requests that could use another.
 FAILED_OUTCOMES = ("broken", "expired")
 
@@ -109,6 +111,7 @@ class LeaseStore:
         can be run again: a grant that was committed before the connection broke is found by its token.
         """
         deadline = time.monotonic() + self.reconnect_for
+        busy_deadline = time.monotonic() + BUSY_WAIT
         while True:
             try:
                 connection = self._connection()
@@ -128,6 +131,12 @@ class LeaseStore:
                 ) from None
             except self.backend.connection_errors as error:
                 self._drop_connection()
+                if self.backend.busy(error) and time.monotonic() < busy_deadline:
+                    time.sleep(0.05)  # another process holds the store: contention is waited out
+                    continue
+                problem = self.backend.problem(error)
+                if problem is not None:
+                    raise LeaseError(f"lease store {self.backend.describe()}: {problem}") from None
                 if not self.reached or time.monotonic() >= deadline:
                     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     raise LeaseError(f"lease store {self.backend.describe()} is unreachable: {reason}") from None

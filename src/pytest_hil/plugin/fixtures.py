@@ -94,8 +94,8 @@ def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[s
         if session.dist_board not in plan.candidates:
             pytest.skip(f"needs one of {', '.join(plan.candidates)}: no --hil-dist worker serves it (broken?)")
         return {"board": session.boards[session.dist_board]}
-    leases = session.lease()
     try:
+        leases = session.lease()
         if plan.roles is not None:
             leases.hold(list(plan.roles.values()))
             serving = {role: session.boards[name] for role, name in plan.roles.items()}
@@ -110,10 +110,16 @@ def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[s
         for board in serving.values():
             leases.check(board.name)
     except LeaseTimeout as error:
-        (pytest.fail if session.settings.strict else pytest.skip)(f"no board free: {error}")
-    except (LeaseLost, LeaseError) as error:
-        pytest.fail(str(error), pytrace=False)
-    return serving
+        problem, give_up = f"no board free: {error}", pytest.fail if session.settings.strict else pytest.skip
+    except LeaseError as error:
+        session.store_trouble(error)
+        problem, give_up = str(error), pytest.fail
+    except LeaseLost as error:
+        problem, give_up = str(error), pytest.fail
+    else:
+        return serving
+    give_up(problem, pytrace=False) if give_up is pytest.fail else give_up(problem)  # outside `except`: no chain
+    raise AssertionError("unreachable")
 
 
 def _board(_hil_board: Board) -> Board:

@@ -14,9 +14,11 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
+from pytest_hil.leases import LeaseError
 from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings
+from pytest_hil.plugin.terminal import say
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
 
@@ -39,6 +41,8 @@ class HilSession:
     leases: SessionLeases | None = None
     #: In a --hil-dist worker: the board this worker serves (the controller holds the leases).
     dist_board: str | None = None
+    #: Why the lease store cannot be used (said once; every test needing a board fails with it).
+    store_problem: str | None = None
     #: Tests whose folders this run has started afresh.
     fresh_folders: set[str] = field(default_factory=set)
 
@@ -81,11 +85,24 @@ class HilSession:
     def lease(self) -> SessionLeases:
         """The session's leases, on the store named by --hil-lease-url, HIL_LEASE_URL or the lab file
         (opened at first need: a run that uses no board touches no store)."""
+        if self.store_problem is not None:
+            raise LeaseError(self.store_problem)
         if self.leases is None:
             assert self.lab is not None
             url = self.settings.lease_url or self.lab.leases.url
-            self.leases = SessionLeases.open(self.config, url, self.lab.leases.ttl, self.settings.lease_timeout)
+            try:
+                self.leases = SessionLeases.open(self.config, url, self.lab.leases.ttl, self.settings.lease_timeout)
+            except LeaseError as error:
+                self.store_trouble(error)
+                raise
         return self.leases
+
+    def store_trouble(self, error: LeaseError) -> None:
+        """Say once, on the terminal, that the lease store cannot be used; tests needing a board fail
+        with the same line."""
+        if self.store_problem is None:
+            self.store_problem = str(error)
+            say(self.config, f"pytest-hil: {self.store_problem}", red=True)
 
     def acquire(self, name: str) -> Board:
         """The board called `name`, announced to `pytest_hil_board_acquired` the first time."""

@@ -1,0 +1,21 @@
+"""Lines for the user's terminal while tests run: written with pytest's output capture suspended, so
+they are seen at once (not swallowed into a test's captured output)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+
+
+def say(config: pytest.Config, text: str, **markup: Any) -> None:
+    """Write `text` as a line on pytest's terminal, now, whatever capture is active."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")  # absent with -p no:capture
+    suspended = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+    with suspended:
+        reporter.ensure_newline()
+        reporter.write_line(text, **markup)
