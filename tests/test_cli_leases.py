@@ -28,7 +28,7 @@ def lab(write_lab: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.fixture
 def store(tmp_path: Path) -> LeaseStore:
-    return open_store(f"sqlite://{tmp_path}/lab-leases.db")
+    return open_store(f"sqlite://{tmp_path}/lab-leases.db", lab="test-lab")
 
 
 def test_a_lease_outlives_the_command_and_lets_its_owner_use_the_board(
@@ -174,7 +174,7 @@ def test_a_token_that_cannot_be_kept_leaves_no_lease(tmp_path: Path) -> None:
     err = run.stderr.read()
     assert err.startswith(f"hil: cannot keep lease tokens in {tmp_path / 'not-a-folder'}/pytest-hil/tokens.json: ")
     assert "Traceback" not in err
-    assert open_store(env["HIL_LEASE_URL"]).holders() == {}
+    assert open_store(env["HIL_LEASE_URL"], lab="test-lab").holders() == {}
 
 
 def test_a_forced_release_records_the_real_user_and_prints_reasons_escaped(

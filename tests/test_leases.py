@@ -321,3 +321,26 @@ def test_a_user_who_may_not_create_the_tables_is_told_what_to_grant(postgres_url
         open_store(url)
     assert "user hil_reader may not create the lease tables" in str(raised.value)
     assert "GRANT CREATE ON SCHEMA public TO hil_reader, or run `hil leases --init` once" in str(raised.value)
+
+
+def test_labs_sharing_a_store_never_share_a_board(url: str) -> None:
+    team_a, team_b, unnamed = open_store(url, 30, "team-a"), open_store(url, 30, "team b/2"), open_store(url, 30)
+    try:
+        a = team_a.acquire([["rpi-01"]], ALICE, timeout=0)
+        b = team_b.acquire([["rpi-01"]], BOB, timeout=0)  # same board name, another lab: no collision
+        c = unnamed.acquire([["rpi-01"]], CAROL, timeout=0)
+        assert a.boards == b.boards == c.boards == ("rpi-01",)
+        with pytest.raises(LeaseTimeout, match=r"waited 0 s for rpi-01; held: rpi-01 by alice@ci-1"):
+            team_a.acquire([["rpi-01"]], BOB, timeout=0)
+        assert {name: info.holder for name, info in team_a.holders().items()} == {"rpi-01": ALICE}
+        assert {name: info.holder for name, info in team_b.holders().items()} == {"rpi-01": BOB}
+        assert {name: info.holder for name, info in unnamed.holders().items()} == {"rpi-01": CAROL}
+        assert team_b.force_release("rpi-01", "stuck", ALICE) is not None
+        assert list(team_a.holders()) == ["rpi-01"] and team_b.holders() == {}
+        assert [(entry.board, entry.outcome) for entry in team_b.history()] == [("rpi-01", "forced")]
+        assert team_a.history() == [] and unnamed.history() == []
+        assert team_a.release(a.token) == ["rpi-01"]
+        assert team_a.token_of("rpi-01") is None and unnamed.token_of("rpi-01") == c.token
+    finally:
+        for store in (team_a, team_b, unnamed):
+            store.close()

@@ -25,18 +25,18 @@ def test_boards_are_leased_at_first_need_and_released_at_the_end(
         from pytest_hil.leases import open_store
 
         def test_a(board):
-            holders = open_store({url!r}).holders()
+            holders = open_store({url!r}, lab='test-lab').holders()
             assert list(holders) == ["sim-a"] and holders["sim-a"].holder.pid > 0
 
         def test_nothing_more_is_leased_for_a_test_the_held_board_serves(board):
-            assert list(open_store({url!r}).holders()) == ["sim-a"]
+            assert list(open_store({url!r}, lab='test-lab').holders()) == ["sim-a"]
 
         def test_pmic(pmic):
-            assert list(open_store({url!r}).holders()) == ["sim-a", "sim-b"]
+            assert list(open_store({url!r}, lab='test-lab').holders()) == ["sim-a", "sim-b"]
         """
     )
     pytester.runpytest(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}").assert_outcomes(passed=3)
-    store = open_store(url)
+    store = open_store(url, lab="test-lab")
     assert store.holders() == {}
     assert sorted((entry.board, entry.outcome) for entry in store.history()) == [
         ("sim-a", "released"),
@@ -47,7 +47,7 @@ def test_boards_are_leased_at_first_need_and_released_at_the_end(
 def test_a_busy_board_skips_after_the_lease_timeout_naming_the_holder(
     pytester: pytest.Pytester, sim_lab: Path, url: str
 ) -> None:
-    open_store(url).acquire([["sim-a"], ["sim-b"]], BOB)
+    open_store(url, lab="test-lab").acquire([["sim-a"], ["sim-b"]], BOB)
     pytester.makepyfile("def test_x(board):\n    pass\n")
     result = pytester.runpytest(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}", "--hil-lease-timeout=0.3", "-rs")
     result.assert_outcomes(skipped=1)
@@ -59,7 +59,7 @@ def test_a_busy_board_skips_after_the_lease_timeout_naming_the_holder(
 def test_a_waiting_session_says_who_holds_the_board_and_gets_it_when_released(
     pytester: pytest.Pytester, sim_lab: Path, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = open_store(url)
+    store = open_store(url, lab="test-lab")
     grant = store.acquire([["sim-a"]], BOB)
     monkeypatch.setenv("HIL_LEASE_URL", url)  # the environment names the store too
     releaser = threading.Timer(1.0, store.release, (grant.token,))
@@ -81,7 +81,7 @@ def test_a_lease_lost_mid_session_fails_the_next_test_on_that_board(
         from pytest_hil.leases import Holder, open_store
 
         def test_first(board):
-            open_store({url!r}).force_release("sim-a", "needed for a demo", Holder("eve", "ops", 1))
+            open_store({url!r}, lab='test-lab').force_release("sim-a", "needed for a demo", Holder("eve", "ops", 1))
             time.sleep(1.0)  # the session's renewal notices
 
         def test_second(board):
@@ -100,6 +100,6 @@ def test_leases_are_released_when_the_run_is_interrupted(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess(f"--hil-lab={sim_lab}", f"--hil-lease-url={url}")
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    store = open_store(url)
+    store = open_store(url, lab="test-lab")
     assert store.holders() == {}
     assert [(entry.board, entry.outcome) for entry in store.history()] == [("sim-a", "released")]

@@ -67,10 +67,10 @@ def test_flashing_a_running_board_is_refused_and_keeps_the_disk(board: Board, tm
     second.write_bytes(b"\x02" * MIB)
     with pytest.raises(DriverError, match=r"disk.img is in use by a running QEMU: power the board off before"):
         storage.write(second)
-    assert (tmp_path / "disk.img").read_bytes() == first.read_bytes()
+    assert (tmp_path / "a,b,disk.img").read_bytes() == first.read_bytes()
     vm.off()
     storage.write(second)
-    assert (tmp_path / "disk.img").read_bytes() == second.read_bytes()
+    assert (tmp_path / "a,b,disk.img").read_bytes() == second.read_bytes()
 
 
 def test_hil_flash_in_another_process_is_refused_while_qemu_runs(board: Board, tmp_path: Path) -> None:
@@ -86,9 +86,9 @@ def test_hil_flash_in_another_process_is_refused_while_qemu_runs(board: Board, t
     result = subprocess.run([*command, "flash", "qemu-01", str(second)], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr == (
-        f"hil: board qemu-01, resource storage: {tmp_path}/disk.img is in use by a running QEMU: "
+        f"hil: board qemu-01, resource storage: {tmp_path}/a,b,disk.img is in use by a running QEMU: "
         "power the board off before flashing\n"
     )
     vm.off()
     result = subprocess.run([*command, "flash", "qemu-01", str(second)], capture_output=True, text=True)
-    assert result.returncode == 0 and (tmp_path / "disk.img").read_bytes() == second.read_bytes()
+    assert result.returncode == 0 and (tmp_path / "a,b,disk.img").read_bytes() == second.read_bytes()

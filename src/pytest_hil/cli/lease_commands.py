@@ -58,7 +58,12 @@ def store_url(lab: Lab) -> str:
 
 
 def open_lab_store(lab: Lab) -> LeaseStore:
-    return open_store(store_url(lab), lab.leases.ttl)
+    return open_store(store_url(lab), lab.leases.ttl, lab.name)
+
+
+def tokens_key(lab: Lab) -> str:
+    """What this user's `hil lease` tokens are filed under: the store, and the lab within it."""
+    return store_url(lab) + (f"#{lab.name}" if lab.name else "")
 
 
 def _since(info: LeaseInfo) -> str:
@@ -73,8 +78,8 @@ def _until(when: float) -> str:
 def board_lease(lab: Lab, board: str) -> Iterator[None]:
     """Use `board` in a command: one of your `hil lease` leases, or leased for the command's length;
     a board someone else holds is refused, naming the holder."""
-    url = store_url(lab)
-    store = open_store(url, lab.leases.ttl)
+    url = tokens_key(lab)
+    store = open_lab_store(lab)
     try:
         mine = tokens(url).get(board)
         if mine is not None and store.token_of(board) == mine:
@@ -120,9 +125,9 @@ def run_lease(args: argparse.Namespace) -> int:
         if not candidates:
             print(f"hil lease: no board matches {args.select}", file=sys.stderr)
             return 1
-    url = store_url(lab)
+    url = tokens_key(lab)
     check_writable()  # a lease whose token could not be kept could only be ended by force
-    store = open_store(url, lab.leases.ttl)
+    store = open_lab_store(lab)
 
     def tell(waiting: Waiting) -> None:
         for info in waiting.holders:
@@ -151,8 +156,8 @@ def run_release(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    url = store_url(lab)
-    store = open_store(url, lab.leases.ttl)
+    url = tokens_key(lab)
+    store = open_lab_store(lab)
     if args.force:
         if not args.board or not args.reason:
             print("hil release --force: name the BOARD and give --reason (it is recorded)", file=sys.stderr)

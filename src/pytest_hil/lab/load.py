@@ -103,6 +103,16 @@ class _Checker:
         if version is None or boards is None:
             return None
         secrets, warnings = self._secrets(boards, leases)
+        if leases.url and leases.url.startswith("postgres") and not name:
+            warnings += (
+                LabIssue(
+                    self.document.file,
+                    self.document.line(("leases", "url")),
+                    "leases.url",
+                    "warning: a shared store tells labs apart by their 'name:'; without one, this lab's boards "
+                    "are one with those of every other unnamed lab on the store",
+                ),
+            )
         return Lab(Path(), version, boards, name, leases, selectors, remote=remote, secrets=secrets, warnings=warnings)
 
     def _secrets(

@@ -32,17 +32,18 @@ def default_url() -> str:
     return f"sqlite:///{state / 'pytest-hil' / 'leases.db'}"
 
 
-def open_store(url: str | None, ttl: float = 30.0) -> LeaseStore:
-    """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date."""
+def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None) -> LeaseStore:
+    """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date,
+    seen as the lab called `lab` sees it (labs sharing a store never share a board; None: unnamed labs)."""
     url = url or default_url()
     register(*url_secrets(url))  # the store's password is masked wherever the URL may show up
     if url.startswith("sqlite://"):
         from pytest_hil.leases.sqlite import SqliteBackend
 
         path = url.removeprefix("sqlite://")
-        return LeaseStore(SqliteBackend(Path(path).expanduser()), ttl)
+        return LeaseStore(SqliteBackend(Path(path).expanduser()), ttl, lab=lab)
     if url.startswith(("postgresql://", "postgres://")):
         from pytest_hil.leases.postgres import PostgresBackend
 
-        return LeaseStore(PostgresBackend(url), ttl)
+        return LeaseStore(PostgresBackend(url), ttl, lab=lab)
     raise LeaseError(f"lease store URL {redact_urls(url)!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")

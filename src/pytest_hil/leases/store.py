@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -81,9 +81,14 @@ class Waiting:
 class LeaseStore:
     """Leases on one backend; `ttl` is the default lifetime without a renewal."""
 
-    def __init__(self, backend: Backend, ttl: float = 30.0, reconnect_for: float = 30.0) -> None:
+    def __init__(
+        self, backend: Backend, ttl: float = 30.0, reconnect_for: float = 30.0, lab: str | None = None
+    ) -> None:
         self.backend = backend
         self.ttl = ttl
+        #: Boards are stored as `<lab>/<board>` for a named lab, so labs sharing a store never collide
+        #: (board names cannot hold a '/'); an unnamed lab's boards are stored by name alone.
+        self.prefix = f"{lab}/" if lab else ""
         self.reconnect_for = reconnect_for
         self.reached = False
         self.local = threading.local()
@@ -145,6 +150,24 @@ class LeaseStore:
     def _run(self, cursor: Any, statement: str, *parameters: Any) -> Any:
         return self.backend.execute(cursor, statement, parameters)
 
+    def _key(self, board: str) -> str:
+        return self.prefix + board
+
+    def _name(self, key: str) -> str:
+        return key[len(self.prefix) :]
+
+    def _mine(self, column: str = "board") -> tuple[str, tuple[str, ...]]:
+        """An SQL condition (and its parameters) selecting this lab's rows."""
+        if self.prefix:
+            return f"substr({column}, 1, {len(self.prefix)}) = ?", (self.prefix,)
+        return f"{column} NOT LIKE ?", ("%/%",)
+
+    def _info(self, row: Sequence[Any]) -> LeaseInfo:
+        return LeaseInfo(self._name(row[0]), Holder.from_json(row[1]), row[2], row[3], row[4])
+
+    def _entry(self, row: Sequence[Any]) -> HistoryEntry:
+        return HistoryEntry(self._name(row[0]), Holder.from_json(row[1]), row[2], row[3], row[4], row[5])
+
     def migrate(self) -> int:
         """Create or upgrade the schema; returns its version."""
 
@@ -200,6 +223,7 @@ class LeaseStore:
         """One board per slot, all at once, waiting in line for busy ones; `LeaseTimeout` after
         `timeout` seconds (None: wait as long as it takes). `on_wait` hears who holds what."""
         ttl = self.ttl if ttl is None else ttl
+        named, slots = slots, [[self._key(board) for board in slot] for slot in slots]
         token = secrets.token_hex(16)
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
@@ -217,7 +241,7 @@ class LeaseStore:
                     result = self._transaction(attempt)
                     if isinstance(result, Grant):
                         waiter = None  # the grant removed the waiter row
-                        return result
+                        return Grant(result.token, tuple(self._name(board) for board in result.boards), result.waited)
                     waiter, waiting = result
                     if on_wait is not None and waiting != last_told:
                         on_wait(waiting)
@@ -225,7 +249,7 @@ class LeaseStore:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     held = "; ".join(f"{info.board} by {info.holder}" for info in waiting.holders) or "none"
-                    raise LeaseTimeout(f"waited {timeout:g} s for {_describe(slots)}; held: {held}")
+                    raise LeaseTimeout(f"waited {timeout:g} s for {_describe(named)}; held: {held}")
                 # Wake on the next change, or when a lease or our waiter row needs attention (then look
                 # in any case: that also renews the waiter row). After a change, only a waiter that could
                 # be served now takes the lock: the others do not queue up behind it.
@@ -277,7 +301,7 @@ class LeaseStore:
         rows = self._run(
             cursor, f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE board IN ({marks})", *wanted
         ).fetchall()
-        held = {row[0]: LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4]) for row in rows}
+        held = {row[0]: self._info(row) for row in rows}
         earlier = self._run(
             cursor,
             "SELECT id, slots FROM hil_waiters WHERE id < ? ORDER BY id",
@@ -318,7 +342,7 @@ class LeaseStore:
             f"WHERE h.board IN ({marks}) AND h.ended = (SELECT max(ended) FROM hil_history l WHERE l.board = h.board)",
             *boards,
         ).fetchall()
-        return {r[0]: HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows}
+        return {r[0]: HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows}  # by key
 
     def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
         """Boards whose last lease ended badly (broken, expired): tried last."""
@@ -326,7 +350,9 @@ class LeaseStore:
 
     def last_ended(self, boards: Sequence[str]) -> dict[str, HistoryEntry]:
         """Board -> its most recently ended lease (how the last holder left it)."""
-        return dict(self._transaction(lambda cursor, now: self._last_ended(cursor, boards)))
+        keyed = [self._key(board) for board in boards]
+        found = self._transaction(lambda cursor, now: self._last_ended(cursor, keyed))
+        return {self._name(key): replace(entry, board=self._name(key)) for key, entry in found.items()}
 
     def renew(self, token: str, ttl: float | None = None) -> list[str]:
         """Push the expiry of the token's leases on; returns the boards it still holds."""
@@ -337,7 +363,7 @@ class LeaseStore:
                 cursor, "UPDATE hil_leases SET expires = ? WHERE token = ? AND expires >= ?", now + ttl, token, now
             )
             return [
-                row[0]
+                self._name(row[0])
                 for row in self._run(cursor, "SELECT board FROM hil_leases WHERE token = ? ORDER BY board", token)
             ]
 
@@ -350,29 +376,31 @@ class LeaseStore:
 
         def work(cursor: Any, now: float) -> list[str]:
             query = "SELECT board, holder, since FROM hil_leases WHERE token = ?" + (" AND board = ?" if board else "")
-            rows = self._run(cursor, query, token, *([board] if board else [])).fetchall()
+            rows = self._run(cursor, query, token, *([self._key(board)] if board else [])).fetchall()
             for name, holder, since in rows:
                 self._history(cursor, name, holder, since, now, outcome, reason)
                 self._run(cursor, "DELETE FROM hil_leases WHERE board = ? AND token = ?", name, token)
             if rows:
                 self.backend.changed(cursor)
-            return sorted(row[0] for row in rows)
+            return sorted(self._name(row[0]) for row in rows)
 
         return list(self._transaction(work))
 
     def force_release(self, board: str, reason: str, operator: Holder) -> LeaseInfo | None:
         """End whoever's lease on `board` as `forced`, recording the operator and reason."""
 
+        key = self._key(board)
+
         def work(cursor: Any, now: float) -> LeaseInfo | None:
             row = self._run(
-                cursor, "SELECT board, holder, since, expires, waited FROM hil_leases WHERE board = ?", board
+                cursor, "SELECT board, holder, since, expires, waited FROM hil_leases WHERE board = ?", key
             ).fetchone()
             if row is None:
                 return None
-            self._history(cursor, board, row[1], row[2], now, "forced", f"{reason} (by {operator})")
-            self._run(cursor, "DELETE FROM hil_leases WHERE board = ?", board)
+            self._history(cursor, key, row[1], row[2], now, "forced", f"{reason} (by {operator})")
+            self._run(cursor, "DELETE FROM hil_leases WHERE board = ?", key)
             self.backend.changed(cursor)
-            return LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4])
+            return self._info(row)
 
         result = self._transaction(work)
         return result if isinstance(result, LeaseInfo) else None
@@ -384,8 +412,13 @@ class LeaseStore:
 
         def work(cursor: Any, now: float) -> dict[str, LeaseInfo]:
             self._expire(cursor, now)
-            rows = self._run(cursor, "SELECT board, holder, since, expires, waited FROM hil_leases ORDER BY board")
-            return {row[0]: LeaseInfo(row[0], Holder.from_json(row[1]), row[2], row[3], row[4]) for row in rows}
+            mine, parameters = self._mine()
+            rows = self._run(
+                cursor,
+                f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE {mine} ORDER BY board",
+                *parameters,
+            )
+            return {info.board: info for info in map(self._info, rows)}
 
         return dict(self._transaction(work))
 
@@ -393,7 +426,7 @@ class LeaseStore:
         """The token holding `board` (for this host's own records of `hil lease`)."""
         row = self._transaction(
             lambda cursor, now: self._run(
-                cursor, "SELECT token FROM hil_leases WHERE board = ? AND expires >= ?", board, now
+                cursor, "SELECT token FROM hil_leases WHERE board = ? AND expires >= ?", self._key(board), now
             ).fetchone()
         )
         return str(row[0]) if row else None
@@ -404,8 +437,9 @@ class LeaseStore:
         def work(cursor: Any, now: float) -> dict[str, int]:
             counts: dict[str, int] = {}
             for (text,) in self._run(cursor, "SELECT slots FROM hil_waiters WHERE expires >= ?", now):
-                for board in {board for slot in json.loads(text) for board in slot}:
-                    counts[board] = counts.get(board, 0) + 1
+                for key in {key for slot in json.loads(text) for key in slot}:
+                    if key.startswith(self.prefix) and (self.prefix or "/" not in key):
+                        counts[self._name(key)] = counts.get(self._name(key), 0) + 1
             return counts
 
         return dict(self._transaction(work))
@@ -414,12 +448,20 @@ class LeaseStore:
         """Ended leases, newest first."""
 
         def work(cursor: Any, now: float) -> list[HistoryEntry]:
-            query = "SELECT board, holder, started, ended, outcome, reason FROM hil_history"
-            query += " WHERE board = ?" if board else ""
+            where: str
+            parameters: tuple[str, ...]
+            if board:
+                where, parameters = "board = ?", (self._key(board),)
+            else:
+                where, parameters = self._mine()
             rows = self._run(
-                cursor, query + " ORDER BY ended DESC, id DESC LIMIT ?", *([board] if board else []), limit
+                cursor,
+                f"SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE {where}"
+                " ORDER BY ended DESC, id DESC LIMIT ?",
+                *parameters,
+                limit,
             )
-            return [HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+            return list(map(self._entry, rows))
 
         return list(self._transaction(work))
 

@@ -25,8 +25,10 @@ class SessionLeases:
     held: dict[str, HeldLease] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, config: pytest.Config, url: str | None, ttl: float, timeout: float | None) -> SessionLeases:
-        return cls(open_store(url, ttl), config, timeout, ttl)
+    def open(
+        cls, config: pytest.Config, url: str | None, ttl: float, timeout: float | None, lab: str | None = None
+    ) -> SessionLeases:
+        return cls(open_store(url, ttl, lab), config, timeout, ttl)
 
     def hold(self, boards: Sequence[str], timeout: float | None = -1.0) -> None:
         """Lease every board of `boards` this session does not hold yet, all at once (waiting up to

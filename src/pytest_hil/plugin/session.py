@@ -91,7 +91,9 @@ class HilSession:
             assert self.lab is not None
             url = self.settings.lease_url or self.lab.leases.url
             try:
-                self.leases = SessionLeases.open(self.config, url, self.lab.leases.ttl, self.settings.lease_timeout)
+                self.leases = SessionLeases.open(
+                    self.config, url, self.lab.leases.ttl, self.settings.lease_timeout, self.lab.name
+                )
             except LeaseError as error:
                 self.store_trouble(error)
                 raise
