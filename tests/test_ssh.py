@@ -173,3 +173,32 @@ def test_a_host_key_option_that_is_not_a_fingerprint_is_a_lab_error(write_lab: C
     path = write_lab("version: 1\nboards:\n  b:\n    resources:\n      ssh: {driver: ssh, host: x, host_key: abc}\n")
     with pytest.raises(LabError, match=r"ssh.host_key: 'abc' is not a fingerprint like SHA256:"):
         load_lab(path)
+
+
+def test_a_pinned_key_with_insecure_host_key_is_a_lab_error(write_lab: Callable[..., Path]) -> None:
+    path = write_lab(
+        "version: 1\nboards:\n  b:\n    resources:\n"
+        "      ssh: {driver: ssh, host: x, host_key: 'SHA256:AAAA', insecure_host_key: true}\n"
+    )
+    with pytest.raises(LabError) as raised:
+        load_lab(path)
+    assert str(raised.value) == (
+        f"{path}:5: boards.b.resources.ssh.insecure_host_key: accepting any host key contradicts the pinned "
+        "host_key: keep one of them"
+    )
+
+
+def test_a_session_using_insecure_host_keys_says_so_in_its_header(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("lab.yaml").write_text(
+        "version: 1\nname: ssh-lab\nboards:\n  b:\n    resources:\n"
+        "      ssh: {driver: ssh, host: 127.0.0.1, insecure_host_key: true}\n"
+        "  c:\n    resources:\n      ssh: {driver: ssh, host: 127.0.0.1}\n"
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-lab=lab.yaml")
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-hil: lab ssh-lab (*lab.yaml, sha256 *), boards: b, c; leases: sqlite://*",
+            "pytest-hil: insecure SSH host keys (any key accepted) on b.ssh",
+        ]
+    )

@@ -19,7 +19,7 @@ from pytest_hil.interfaces import CommandResult, DriverContext, Ssh
 @dataclass(frozen=True)
 class SshOptions:
     host: str = field(metadata={"help": "the board's address"})
-    port: int = field(default=22, metadata={"help": "its SSH port"})
+    port: int = field(default=22, metadata={"help": "its SSH port", "min": 1, "max": 65535})
     username: str = field(default="root", metadata={"help": "login"})
     password: str | None = field(
         default=None, metadata={"help": 'password; use "${VAR}" to take it from the environment', "secret": True}
@@ -32,13 +32,18 @@ class SshOptions:
     insecure_host_key: bool = field(
         default=False, metadata={"help": "accept any host key (simulated or throwaway boards only)"}
     )
-    timeout: float = field(default=10.0, metadata={"help": "seconds to connect"})
-    command_timeout: float = field(default=60.0, metadata={"help": "default seconds a command may take"})
+    timeout: float = field(default=10.0, metadata={"help": "seconds to connect", "above": 0})
+    command_timeout: float = field(default=60.0, metadata={"help": "default seconds a command may take", "above": 0})
     reconnect_timeout: float = field(
-        default=60.0, metadata={"help": "seconds to keep trying to reconnect after the board went away (reboot)"}
+        default=60.0,
+        metadata={"help": "seconds to keep trying to reconnect after the board went away (reboot)", "min": 0},
     )
 
     def __post_init__(self) -> None:
+        if self.host_key is not None and self.insecure_host_key:
+            raise ValueError(
+                "insecure_host_key: accepting any host key contradicts the pinned host_key: keep one of them"
+            )
         if self.host_key is not None and not self.host_key.startswith("SHA256:"):
             raise ValueError(f"host_key: {self.host_key!r} is not a fingerprint like SHA256:... (ssh-keygen -lf KEY)")
 
