@@ -6,6 +6,8 @@ import hashlib
 import lzma
 import os
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -139,3 +141,93 @@ def test_discard_reports_false_where_it_cannot_promise_zeros(tmp_path: Path) -> 
     finally:
         os.close(fd)
     assert unsupported.read_bytes() == b"\xaa" * MIB
+
+
+@pytest.fixture
+def mounted(loop_device: Callable[[int], Path], tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A loop device with an ext4 file system mounted on a folder, holding one file."""
+    device = loop_device(32 * MIB)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(device)], check=True, capture_output=True)
+    point = tmp_path / "mnt point"
+    point.mkdir()
+    result = subprocess.run(["mount", str(device), str(point)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
+    (point / "precious.txt").write_text("keep me")
+    yield device, point
+    subprocess.run(["umount", str(point)], check=False)
+
+
+def test_a_mounted_device_is_refused_naming_the_mount_point(mounted: tuple[Path, Path], tmp_path: Path) -> None:
+    device, point = mounted
+    image, _ = image_of(tmp_path, 4, (0, 1))
+    storage, board = block_storage(tmp_path, f"path: '{device}'")
+    try:
+        with pytest.raises(DriverError) as raised:
+            storage.write(image)
+    finally:
+        board.close()
+    assert str(raised.value).startswith(
+        f"board b, resource storage: refusing to flash disk.img: {device} (or its partition "
+    )
+    assert str(raised.value).endswith(f") is mounted on {point}: unmount it first")
+    assert (point / "precious.txt").read_text() == "keep me"
+
+
+def test_a_device_whose_partition_is_mounted_is_refused(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
+    backing = loop_device(32 * MIB)
+    subprocess.run(["losetup", "-d", str(backing)], check=False)
+    disk = tmp_path / "backing-0.bin"
+    subprocess.run(["sfdisk", "-q", str(disk)], input=b"label: dos\n,16M,L\n", check=True, capture_output=True)
+    result = subprocess.run(["losetup", "-f", "-P", "--show", str(disk)], capture_output=True, text=True)
+    device = Path(result.stdout.strip())
+    partition = Path(f"{device}p1")
+    point = tmp_path / "part"
+    point.mkdir()
+    try:
+        for _ in range(50):
+            if partition.exists():
+                break
+            time.sleep(0.1)
+        if not partition.exists():
+            pytest.skip("no partition devices for loop devices here")
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(partition)], check=True, capture_output=True)
+        subprocess.run(["mount", str(partition), str(point)], check=True, capture_output=True)
+        image, _ = image_of(tmp_path, 4, (0,))
+        storage, board = block_storage(tmp_path, f"path: '{device}'")
+        try:
+            with pytest.raises(DriverError, match=rf"is mounted on {point}: unmount it first"):
+                storage.write(image)
+        finally:
+            board.close()
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+        subprocess.run(["losetup", "-d", str(device)], check=False)
+
+
+def test_the_image_itself_is_refused_as_target(tmp_path: Path) -> None:
+    image, payload = image_of(tmp_path, 4, (0, 2))
+    (tmp_path / "lab.yaml").write_text(
+        f"version: 1\nboards:\n  b1:\n    resources:\n      storage: {{driver: block-storage, path: '{image}'}}\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_hil.cli.main",
+            "--lab",
+            str(tmp_path / "lab.yaml"),
+            "flash",
+            "b1",
+            str(image),
+            "--verify",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"hil: board b1, resource storage: refusing to flash disk.img: the target {image} is the image itself\n"
+    )
+    assert image.read_bytes() == payload

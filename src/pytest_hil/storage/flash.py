@@ -15,6 +15,7 @@ from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 from pytest_hil.storage.bmap import read_bmap
 from pytest_hil.storage.images import ImageError, uncompressed_name
+from pytest_hil.storage.safety import refusal
 from pytest_hil.storage.writer import CHUNK, WriteReport, write_image
 
 
@@ -29,6 +30,10 @@ def find_bmap(image: Path) -> Path | None:
 def flash(context: DriverContext, image: Path, target: Path, *, verify: bool, skip_zeros: bool) -> WriteReport:
     """Write `image` to `target` (with its bmap when one lies beside it), noted in the board's
     console logs and shown as progress; any failure is a `DriverError` naming board and resource."""
+    refused = refusal(image, target)
+    if refused is not None:
+        context.logs.note(f"[hil] flash refused: {refused}")
+        raise DriverError(f"{context}: refusing to flash {image.name}: {refused}")
     bmap_path = find_bmap(image)
     context.logs.note(f"[hil] flash {image.name} -> {target}" + (f" (bmap {bmap_path.name})" if bmap_path else ""))
     task = context.progress.task(f"flash {context.board} {context.resource}: {image.name}")
