@@ -14,7 +14,7 @@ from pytest_hil import hookimpl
 from pytest_hil.errors import LabError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
-from pytest_hil.registry import DriverRegistry
+from pytest_hil.registry import DriverRegistry, default_registry
 from pytest_hil.secrets import MASK
 
 WriteLab = Callable[..., Path]
@@ -476,3 +476,53 @@ def test_labels_keep_their_text(write_lab: WriteLab, registry: DriverRegistry) -
         "version: 1\nboards:\n  a:\n    labels: {hdmi: yes, rev: 010}\n    resources: {c: {driver: sim-console}}\n"
     )
     assert load_lab(path, registry, {}).boards["a"].labels == {"hdmi": "yes", "rev": "010"}
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("leases: {ttl: .nan}", "leases.ttl: expected a finite number, got nan"),
+        ("leases: {ttl: .inf}", "leases.ttl: expected a finite number, got inf"),
+        ("leases: {ttl: -1}", "leases.ttl: must be more than 0, got -1"),
+        (
+            'leases: {url: "ftp://labdb/leases"}',
+            "leases.url: expected a sqlite:// or postgresql:// or postgres:// URL, got ftp://",
+        ),
+    ],
+)
+def test_lab_keys_out_of_range_are_lab_errors(
+    write_lab: WriteLab, registry: DriverRegistry, line: str, error: str
+) -> None:
+    path = write_lab(f"version: 1\n{line}\nboards:\n  a:\n    resources:\n      console: {{driver: sim-console}}\n")
+    assert errors_of(path, registry) == [f"{path}:2: {error}"]
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ("boot_time: -5", "boot_time: must be at least 0, got -5"),
+        ("ssh_port: 1000000000", "ssh_port: must be at most 65535, got 1000000000"),
+        ("ssh_port: 0", "ssh_port: must be at least 1, got 0"),
+        ("kernel_messages: .nan", "kernel_messages: expected a finite number, got nan"),
+    ],
+)
+def test_driver_options_out_of_range_are_lab_errors(
+    write_lab: WriteLab, registry: DriverRegistry, options: str, error: str
+) -> None:
+    path = write_lab(f"version: 1\nboards:\n  a:\n    resources:\n      power: {{driver: sim-power, {options}}}\n")
+    assert errors_of(path, registry) == [f"{path}:5: boards.a.resources.power.{error}"]
+
+
+def test_negative_timeouts_are_lab_errors(write_lab: WriteLab) -> None:
+    path = write_lab(
+        "version: 1\nboards:\n  a:\n    resources:\n"
+        "      console: {driver: sim-console, timeout: -1}\n"
+        "      ssh: {driver: ssh, host: x, timeout: 0, port: 70000}\n"
+        "    shell: {boot_timeout: -3}\n"
+    )
+    assert errors_of(path, default_registry()) == [
+        f"{path}:5: boards.a.resources.console.timeout: must be more than 0, got -1",
+        f"{path}:6: boards.a.resources.ssh.timeout: must be more than 0, got 0",
+        f"{path}:6: boards.a.resources.ssh.port: must be at most 65535, got 70000",
+        f"{path}:7: boards.a.shell.boot_timeout: must be more than 0, got -3",
+    ]

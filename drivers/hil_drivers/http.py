@@ -18,9 +18,13 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 class HttpSwitchOptions:
     """Options every HTTP switch has."""
 
-    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds"})
-    retries: int = field(default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx"})
-    backoff: float = field(default=0.2, metadata={"help": "seconds before the first retry, doubling after"})
+    timeout: float = field(default=5.0, metadata={"help": "connect and read timeout, seconds", "above": 0, "max": 3600})
+    retries: int = field(
+        default=2, metadata={"help": "extra tries after a refused connection, timeout or 5xx", "min": 0, "max": 100}
+    )
+    backoff: float = field(
+        default=0.2, metadata={"help": "seconds before the first retry, doubling after", "min": 0, "max": 600}
+    )
 
 
 class HttpClient:

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class SerialOptions:
     port: str = field(metadata={"help": "device path or pyserial URL (socket://host:port, rfc2217://, loop://)"})
-    baudrate: int = field(default=115200, metadata={"help": "bits per second"})
+    baudrate: int = field(default=115200, metadata={"help": "bits per second", "above": 0})
     bytesize: Literal[5, 6, 7, 8] = field(default=8, metadata={"help": "data bits"})
     parity: Literal["none", "even", "odd", "mark", "space"] = field(default="none", metadata={"help": "parity"})
     stopbits: float = field(default=1, metadata={"help": "stop bits: 1, 1.5 or 2"})
     flow: Literal["none", "rtscts", "dsrdtr", "xonxoff"] = field(default="none", metadata={"help": "flow control"})
     exclusive: bool = field(default=True, metadata={"help": "refuse a port another process has open"})
-    reconnect_timeout: float = field(default=10.0, metadata={"help": "seconds to wait for a vanished port"})
-    timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds"})
+    reconnect_timeout: float = field(default=10.0, metadata={"help": "seconds to wait for a vanished port", "min": 0})
+    timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds", "above": 0})
 
     def __post_init__(self) -> None:
         if self.baudrate <= 0:

@@ -24,8 +24,10 @@ class FrameNotSeen(HilError, AssertionError):
 
 @dataclass(frozen=True)
 class CanFilter:
-    can_id: int = field(metadata={"help": "identifier bits to match"})
-    can_mask: int = field(default=0x7FF, metadata={"help": "which bits of can_id must match"})
+    can_id: int = field(metadata={"help": "identifier bits to match", "min": 0, "max": 0x1FFFFFFF})
+    can_mask: int = field(
+        default=0x7FF, metadata={"help": "which bits of can_id must match", "min": 0, "max": 0x1FFFFFFF}
+    )
     extended: bool | None = field(default=None, metadata={"help": "only extended (true) or standard (false) ids"})
 
 
@@ -33,9 +35,9 @@ class CanFilter:
 class CanOptions:
     interface: str = field(metadata={"help": "python-can interface: socketcan, virtual, udp_multicast, pcan, ..."})
     channel: str = field(metadata={"help": "the interface's channel: can0, a virtual bus name, a multicast group"})
-    bitrate: int | None = field(default=None, metadata={"help": "bits per second (interfaces that set it)"})
+    bitrate: int | None = field(default=None, metadata={"help": "bits per second (interfaces that set it)", "above": 0})
     fd: bool = field(default=False, metadata={"help": "CAN FD"})
-    data_bitrate: int | None = field(default=None, metadata={"help": "CAN FD data phase bits per second"})
+    data_bitrate: int | None = field(default=None, metadata={"help": "CAN FD data phase bits per second", "above": 0})
     receive_own_messages: bool = field(default=False, metadata={"help": "also receive the frames this bus sends"})
     filters: list[CanFilter] = field(default_factory=list, metadata={"help": "receive only matching frames"})
     extra: dict[str, str | int | float | bool] = field(

@@ -16,7 +16,7 @@ Method = Literal["GET", "POST", "PUT"]
 
 @dataclass(frozen=True, kw_only=True)
 class HttpPowerOptions(HttpSwitchOptions):
-    url: str = field(metadata={"help": "base URL; {url} in the other URLs stands for it"})
+    url: str = field(metadata={"help": "base URL; {url} in the other URLs stands for it", "schemes": ("http", "https")})
     on_url: str = field(default="{url}/on", metadata={"help": "request that switches on"})
     off_url: str = field(default="{url}/off", metadata={"help": "request that switches off"})
     state_url: str | None = field(default=None, metadata={"help": "request that reads the state (none: unknown)"})

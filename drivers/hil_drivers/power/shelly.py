@@ -13,8 +13,8 @@ from pytest_hil.interfaces import DriverContext
 
 @dataclass(frozen=True, kw_only=True)
 class ShellyOptions(HttpSwitchOptions):
-    url: str = field(metadata={"help": "the device, e.g. http://10.0.0.22"})
-    relay: int = field(default=0, metadata={"help": "relay (gen1) or switch id (gen2), from 0"})
+    url: str = field(metadata={"help": "the device, e.g. http://10.0.0.22", "schemes": ("http", "https")})
+    relay: int = field(default=0, metadata={"help": "relay (gen1) or switch id (gen2), from 0", "min": 0})
     gen: Literal[1, 2] = field(default=2, metadata={"help": "API generation: 1 (/relay) or 2 (RPC)"})
     username: str | None = field(default=None, metadata={"help": "user for a password-protected gen1 device"})
     password: str | None = field(default=None, metadata={"help": "its password", "secret": True})

@@ -13,8 +13,8 @@ from pytest_hil.interfaces import DriverContext
 
 @dataclass(frozen=True, kw_only=True)
 class TasmotaOptions(HttpSwitchOptions):
-    url: str = field(metadata={"help": "the device, e.g. http://10.0.0.21"})
-    relay: int = field(default=1, metadata={"help": "relay number (Power<N>)"})
+    url: str = field(metadata={"help": "the device, e.g. http://10.0.0.21", "schemes": ("http", "https")})
+    relay: int = field(default=1, metadata={"help": "relay number (Power<N>)", "min": 1})
     username: str | None = field(default=None, metadata={"help": "web user, when the device has a password"})
     password: str | None = field(default=None, metadata={"help": "web password", "secret": True})
 

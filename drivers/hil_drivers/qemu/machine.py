@@ -56,8 +56,10 @@ class QemuOptions:
     extra_args: list[str] = field(default_factory=list, metadata={"help": "more QEMU arguments, as given"})
     accel: str = field(default="tcg", metadata={"help": "accelerator (-accel); tcg works everywhere"})
     binary: str | None = field(default=None, metadata={"help": "QEMU executable (default: qemu-system-<arch>)"})
-    timeout: float = field(default=30.0, metadata={"help": "default console expect timeout in seconds"})
-    start_timeout: float = field(default=10.0, metadata={"help": "seconds QEMU may take to open its sockets"})
+    timeout: float = field(default=30.0, metadata={"help": "default console expect timeout in seconds", "above": 0})
+    start_timeout: float = field(
+        default=10.0, metadata={"help": "seconds QEMU may take to open its sockets", "above": 0}
+    )
 
     def __post_init__(self) -> None:
         for rule in self.hostfwd:

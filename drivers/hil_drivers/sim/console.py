@@ -16,7 +16,7 @@ from pytest_hil.interfaces import DriverContext
 class SimConsoleOptions:
     board: str | None = field(default=None, metadata={"help": "simulated board to connect to (default: this board)"})
     uart: Literal[0, 1] = field(default=0, metadata={"help": "0: the firmware's console; 1: the power-management log"})
-    timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds"})
+    timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds", "above": 0})
 
 
 class SimConsole(StreamConsole):

@@ -17,9 +17,12 @@ class SimPowerOptions:
         default=None, metadata={"help": "its password; none: no password asked", "secret": True}
     )
     prompt: str = field(default="root@{hostname}:$PWD# ", metadata={"help": "shell prompt (PS1)"})
-    boot_time: float = field(default=1.0, metadata={"help": "seconds from power-on to the login prompt"})
+    boot_time: float = field(
+        default=1.0, metadata={"help": "seconds from power-on to the login prompt", "min": 0, "max": 3600}
+    )
     kernel_messages: float = field(
-        default=0.0, metadata={"help": "seconds between kernel-style lines printed at random moments (0: none)"}
+        default=0.0,
+        metadata={"help": "seconds between kernel-style lines printed at random moments (0: none)", "min": 0},
     )
     led_pin: str | None = field(
         default=None, metadata={"help": "mock GPIO line of its status LED: blinks while booting, on at the login"}
@@ -30,9 +33,10 @@ class SimPowerOptions:
     can_channel: str | None = field(
         default=None, metadata={"help": "python-can virtual channel of its CAN node (heartbeat 0x700+node, UDS)"}
     )
-    can_node: int = field(default=1, metadata={"help": "its CAN node id"})
+    can_node: int = field(default=1, metadata={"help": "its CAN node id", "min": 1, "max": 127})
     ssh_port: int | None = field(
-        default=None, metadata={"help": "loopback port of its SSH server while powered (needs paramiko)"}
+        default=None,
+        metadata={"help": "loopback port of its SSH server while powered (needs paramiko)", "min": 1, "max": 65535},
     )
 
 

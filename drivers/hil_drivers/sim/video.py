@@ -20,8 +20,8 @@ BACKGROUNDS = {"booting": (16, 64, 160), "ready": (0, 0, 0), "text": (24, 24, 24
 @dataclass(frozen=True)
 class SimVideoOptions:
     board: str | None = field(default=None, metadata={"help": "simulated board to watch (default: this board)"})
-    width: int = field(default=640, metadata={"help": "frame width in pixels"})
-    height: int = field(default=480, metadata={"help": "frame height in pixels"})
+    width: int = field(default=640, metadata={"help": "frame width in pixels", "min": 16, "max": 8192})
+    height: int = field(default=480, metadata={"help": "frame height in pixels", "min": 16, "max": 8192})
 
 
 def render(hardware: SimBoardHardware, width: int, height: int) -> Image.Image:

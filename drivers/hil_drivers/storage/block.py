@@ -17,8 +17,10 @@ from pytest_hil.storage.writer import target_size
 @dataclass(frozen=True)
 class BlockStorageOptions:
     path: Path = field(metadata={"help": "the device (/dev/disk/by-id/...) or a file"})
-    wait: float = field(default=10.0, metadata={"help": "seconds for the device to appear (it may enumerate late)"})
-    min_size: int = field(default=0, metadata={"help": "refuse a device smaller than this many bytes"})
+    wait: float = field(
+        default=10.0, metadata={"help": "seconds for the device to appear (it may enumerate late)", "min": 0}
+    )
+    min_size: int = field(default=0, metadata={"help": "refuse a device smaller than this many bytes", "min": 0})
     skip_zeros: Literal["auto", "yes", "no", "discard"] = field(
         default="auto",
         metadata={

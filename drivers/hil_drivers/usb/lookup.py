@@ -22,8 +22,8 @@ BACKENDS = {"libusb1": "usb.backend.libusb1", "libusb0": "usb.backend.libusb0", 
 class UsbMatchOptions:
     """How a lab file names one USB device; every option given must match."""
 
-    vendor: int | None = field(default=None, metadata={"help": "idVendor, e.g. 0x04e8"})
-    product: int | None = field(default=None, metadata={"help": "idProduct, e.g. 0x6001"})
+    vendor: int | None = field(default=None, metadata={"help": "idVendor, e.g. 0x04e8", "min": 0, "max": 0xFFFF})
+    product: int | None = field(default=None, metadata={"help": "idProduct, e.g. 0x6001", "min": 0, "max": 0xFFFF})
     serial: str | None = field(default=None, metadata={"help": "iSerialNumber string"})
     path: str | None = field(default=None, metadata={"help": "bus and ports as in sysfs, e.g. 1-1.4"})
     backend: str = field(

@@ -14,7 +14,9 @@ from pytest_hil.interfaces import DriverContext, Usb
 
 @dataclass(frozen=True, kw_only=True)
 class UsbOptions(UsbMatchOptions):
-    poll: float = field(default=0.1, metadata={"help": "seconds between two looks at the bus while waiting"})
+    poll: float = field(
+        default=0.1, metadata={"help": "seconds between two looks at the bus while waiting", "above": 0}
+    )
 
 
 class UsbDevice(Usb):

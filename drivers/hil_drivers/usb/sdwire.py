@@ -27,10 +27,14 @@ TO_HOST, TO_DUT = 0xF1, 0xF0
 @dataclass(frozen=True, kw_only=True)
 class SdWireOptions(UsbMatchOptions):
     device: Path = field(metadata={"help": "the card reader's block device, e.g. /dev/disk/by-id/usb-...-0:0"})
-    vendor: int | None = field(default=0x04E8, metadata={"help": "idVendor (SDWire: 0x04e8)"})
-    product: int | None = field(default=0x6001, metadata={"help": "idProduct (SDWire: 0x6001)"})
-    wait: float = field(default=15.0, metadata={"help": "seconds for the card reader to enumerate on the host"})
-    settle: float = field(default=0.5, metadata={"help": "seconds the card rests between switches"})
+    vendor: int | None = field(default=0x04E8, metadata={"help": "idVendor (SDWire: 0x04e8)", "min": 0, "max": 0xFFFF})
+    product: int | None = field(
+        default=0x6001, metadata={"help": "idProduct (SDWire: 0x6001)", "min": 0, "max": 0xFFFF}
+    )
+    wait: float = field(
+        default=15.0, metadata={"help": "seconds for the card reader to enumerate on the host", "min": 0}
+    )
+    settle: float = field(default=0.5, metadata={"help": "seconds the card rests between switches", "min": 0})
 
 
 class SdWire(Storage):

@@ -17,14 +17,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class HttpSnapshotOptions:
-    url: str = field(metadata={"help": "where a GET returns the current frame (JPEG, PNG, ...)"})
-    timeout: float = field(default=5.0, metadata={"help": "seconds for one request"})
+    url: str = field(
+        metadata={"help": "where a GET returns the current frame (JPEG, PNG, ...)", "schemes": ("http", "https")}
+    )
+    timeout: float = field(default=5.0, metadata={"help": "seconds for one request", "above": 0})
 
 
 @dataclass(frozen=True)
 class UstreamerOptions:
-    url: str = field(metadata={"help": "the streamer's base URL, e.g. http://labhost-1:8080"})
-    timeout: float = field(default=5.0, metadata={"help": "seconds for one request"})
+    url: str = field(
+        metadata={"help": "the streamer's base URL, e.g. http://labhost-1:8080", "schemes": ("http", "https")}
+    )
+    timeout: float = field(default=5.0, metadata={"help": "seconds for one request", "above": 0})
 
 
 class _HttpFrames(SnapshotVideo):

@@ -54,11 +54,28 @@ def describe(options_type: type[Any]) -> list[OptionInfo]:
         if item.default_factory is not dataclasses.MISSING:
             default = item.default_factory()
         required = default is dataclasses.MISSING
-        help_text = item.metadata.get("help", "")
+        help_text = " ".join(filter(None, [item.metadata.get("help", ""), _limits(item)]))
         infos.append(
             OptionInfo(item.name, type_name(hints[item.name]), required, None if required else default, help_text)
         )
     return sorted(infos, key=lambda info: not info.required)  # stable: declaration order otherwise
+
+
+def _limits(item: dataclasses.Field[Any]) -> str:
+    """A field's bounds as `hil drivers -v` shows them, e.g. `[1..65535]`, `[> 0]`, `[http://, https://]`."""
+    meta = item.metadata
+    parts = []
+    if "above" in meta:
+        parts.append(f"> {meta['above']:g}")
+    if "min" in meta or "max" in meta:
+        low = f"{meta['min']:g}" if "min" in meta else ""
+        high = f"{meta['max']:g}" if "max" in meta else ""
+        parts.append(f"{low}..{high}" if low and high else f">= {low}" if low else f"<= {high}")
+    if "schemes" in meta:
+        parts.append(", ".join(f"{scheme}://" for scheme in meta["schemes"]))
+    if meta.get("secret"):
+        parts.append("secret")
+    return f"[{'; '.join(parts)}]" if parts else ""
 
 
 def build_options(
@@ -151,12 +168,13 @@ def _check_bounds(item: dataclasses.Field[Any], value: Any) -> None:
     for one in value if isinstance(value, (list, tuple)) else [value]:
         if isinstance(one, (int, float)) and not isinstance(one, bool):
             low, high, above = (item.metadata.get(key) for key in ("min", "max", "above"))
+            shown = f"{one:g}" if isinstance(one, float) else str(one)
             if above is not None and not one > above:
-                raise _Mismatch(f"must be more than {above:g}, got {one:g}")
+                raise _Mismatch(f"must be more than {above:g}, got {shown}")
             if low is not None and one < low:
-                raise _Mismatch(f"must be at least {low:g}, got {one:g}")
+                raise _Mismatch(f"must be at least {low:g}, got {shown}")
             if high is not None and one > high:
-                raise _Mismatch(f"must be at most {high:g}, got {one:g}")
+                raise _Mismatch(f"must be at most {high:g}, got {shown}")
         schemes = item.metadata.get("schemes")
         if schemes and isinstance(one, str):
             scheme = one.partition("://")[0].lower() if "://" in one else ""
