@@ -49,7 +49,7 @@ def _with_partitions(device: int) -> set[int]:
 
 def _mounts(mountinfo: Path) -> list[tuple[int, str]]:
     """(device number, mount point) of every mounted file system."""
-    mounts = []
+    mounts: list[tuple[int, str]] = []
     try:
         lines = mountinfo.read_text().splitlines()
     except OSError:
