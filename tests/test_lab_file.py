@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -526,3 +527,46 @@ def test_negative_timeouts_are_lab_errors(write_lab: WriteLab) -> None:
         f"{path}:6: boards.a.resources.ssh.port: must be at most 65535, got 70000",
         f"{path}:7: boards.a.shell.boot_timeout: must be more than 0, got -3",
     ]
+
+
+def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, registry: DriverRegistry) -> None:
+    fifo = tmp_path / "lab.fifo"
+    os.mkfifo(fifo)
+    for path, said in [
+        (Path("/dev/zero"), "not a regular file (a device or socket)"),
+        (fifo, "not a regular file (a FIFO)"),
+        (tmp_path, "not a regular file (a folder)"),
+    ]:
+        assert errors_of(path, registry) == [f"{path}: {said}: a lab file is a YAML text file"]
+
+
+def test_a_huge_file_is_refused_in_one_line(tmp_path: Path, registry: DriverRegistry) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_bytes(b"# padding\n" * (2 * 2**20))
+    assert errors_of(path, registry) == [f"{path}: larger than 16 MiB: not a lab file"]
+
+
+def test_a_lab_of_30000_boards_loads(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    boards = "".join(f"  b{n}:\n    resources:\n      console: {{driver: sim-console}}\n" for n in range(30000))
+    lab = load_lab(write_lab(f"version: 1\nboards:\n{boards}"), registry, {})
+    assert len(lab.boards) == 30000
+
+
+def test_too_many_values_is_one_line(write_lab: WriteLab, registry: DriverRegistry) -> None:
+    # an alias bomb: 9 levels of 10 aliases each would be a billion values
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
+    path = write_lab("version: 1\nx-bomb:\n" + "".join(f"  {level}\n" for level in levels) + "boards: {}\n")
+    (error,) = errors_of(path, registry)
+    assert "document too large: over 1000000 values once aliases are expanded" in error
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [("!custom 1", "!custom"), ("!!python/name:os.system x", "!!python/name:os.system"), ("!env {a: 1}", "!env")],
+)
+def test_tags_are_one_located_line(write_lab: WriteLab, registry: DriverRegistry, value: str, tag: str) -> None:
+    path = write_lab(
+        f"version: 1\nname: {value}\nboards:\n  a:\n    resources:\n      console: {{driver: sim-console}}\n"
+    )
+    assert errors_of(path, registry) == [f"{path}:2: name: the tag {tag} is not allowed: a lab file holds plain values"]

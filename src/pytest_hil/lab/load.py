@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,11 @@ def load_lab(
     """Read, check and return the lab at `path`; raise `LabError` listing every mistake."""
     file = os.fspath(path)
     try:
-        data = Path(file).read_bytes()
+        data = _read_regular_file(Path(file))
     except FileNotFoundError:
         raise LabError([LabIssue(file, 0, "", "lab file not found")]) from None
+    except _NotALabFile as problem:
+        raise LabError([LabIssue(file, 0, "", str(problem))]) from None
     except OSError as error:
         raise LabError([LabIssue(file, 0, "", f"cannot read the lab file: {error.strerror or error}")]) from None
     try:
@@ -50,6 +53,29 @@ def load_lab(
         raise LabError([LabIssue(file, 0, "", f"not UTF-8 text ({error.reason} at byte {error.start})")]) from None
     lab = parse_lab(text, file, Path(file).resolve().parent, registry, environ)
     return _with_identity(lab, Path(file).resolve(), hashlib.sha256(data).hexdigest())
+
+
+#: The largest lab file read (a lab of thousands of boards is well below it).
+MAX_LAB_BYTES = 16 * 2**20
+
+
+class _NotALabFile(Exception):
+    pass
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file of at most MAX_LAB_BYTES (never blocking on a FIFO)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise _NotALabFile(f"not a regular file ({kind}): a lab file is a YAML text file")
+    with os.fdopen(descriptor, "rb") as file:
+        data = file.read(MAX_LAB_BYTES + 1)
+    if len(data) > MAX_LAB_BYTES:
+        raise _NotALabFile(f"larger than {MAX_LAB_BYTES // 2**20} MiB: not a lab file")
+    return data
 
 
 def parse_lab(

@@ -19,7 +19,16 @@ Path = tuple[str | int, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
-_MAX_NODES = 100_000
+_MAX_NODES = 1_000_000
+#: The tags PyYAML's safe loader resolves plain YAML to; any other (`!custom`, `!!python/...`) is refused.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "set", "omap", "pairs")
+)
+
+
+def _tag(node: yaml.Node) -> str:
+    return node.tag.replace("tag:yaml.org,2002:", "!!")
 
 
 class Unset:
@@ -89,6 +98,8 @@ def read_document(text: str, file: str, environ: Mapping[str, str]) -> Document:
     except RecursionError:
         document.value = None
         document.report((), "nested too deeply", 1)
+    if builder.too_large:  # what was built is cut short: checking it would only report the cut
+        document.value = None
     return document
 
 
@@ -108,6 +119,9 @@ class _Builder:
                 self.document.report(path, f"document too large: over {_MAX_NODES} values once aliases are expanded")
             return None
         self.document.lines.setdefault(path, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            self.document.report(path, f"the tag {_tag(node)} is not allowed: a lab file holds plain values")
+            return None
         if id(node) in active:
             self.document.report(path, "recursive alias: a node contains itself")
             return None
@@ -120,10 +134,14 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node, path: Path) -> Any:
         self.document.texts[path] = str(node.value)
+        if node.tag.startswith("!") or node.tag not in _PLAIN_TAGS:
+            self.document.report(path, f"the tag {_tag(node)} is not allowed: a lab file holds plain values")
+            return UNSET
         try:
             value = self.loader.construct_object(node, deep=True)
         except Exception as error:  # PyYAML raises ValueError and friends for values such as `!!int x`
-            self.document.report(path, f"cannot read value {node.value!r}: {error}")
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            self.document.report(path, f"cannot read value {node.value!r}: {problem}")
             return UNSET
         if node.tag == _STR_TAG and isinstance(value, str):
             try:
