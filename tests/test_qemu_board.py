@@ -12,7 +12,7 @@ import pytest
 from hil_drivers.qemu.machine import Qemu
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.shell import CommandTimeout, ConsoleShell, console_shell
+from pytest_hil.console.shell import CommandTimeout, ConsoleShell, ShellLoggedOut, console_shell
 from pytest_hil.errors import DriverError, DriverUnavailable, LabError
 from pytest_hil.lab import load_lab
 from tests.conftest import QEMU_PASSWORD, qemu_lab_text
@@ -70,6 +70,19 @@ def test_a_command_that_outlives_its_timeout_is_interrupted(shell: ConsoleShell)
     with pytest.raises(CommandTimeout, match=r"'sleep 30' did not finish within 1 s and was interrupted"):
         shell.run("sleep 30", timeout=1)
     assert shell.run("echo still here").stdout == "still here\n"
+
+
+def test_a_command_longer_than_a_terminal_line_runs(shell: ConsoleShell) -> None:
+    result = shell.run("printf '%s' '" + "y" * 9000 + "' | wc -c; echo '\x03' | wc -c")
+    assert result.stdout.split() == ["9000", "2"] and result.exit_code == 0
+
+
+def test_a_command_that_ends_the_shell_logs_in_again_at_once(shell: ConsoleShell) -> None:
+    started = time.monotonic()
+    with pytest.raises(ShellLoggedOut):
+        shell.run("exit")
+    assert time.monotonic() - started < 10
+    assert shell.run("echo back").stdout == "back\n"
 
 
 def test_the_password_never_reaches_the_log(shell: ConsoleShell, qemu_board: Board) -> None:

@@ -15,6 +15,7 @@ from pytest_hil.console.shell import (
     CommandTimeout,
     ConsoleShell,
     LoginRefused,
+    ShellLoggedOut,
     ShellUnreachable,
     clean_output,
     console_shell,
@@ -195,3 +196,36 @@ def test_the_password_is_masked_in_logs(make_shell: MakeShell, monkeypatch: pyte
 
 def test_clean_output_normalises_line_ends() -> None:
     assert clean_output("a\r\nb\r\r\nc\n") == "a\nb\nc\n"
+
+
+LONG = "printf '%s' '" + "x" * 5000 + "' | wc -c; printf '%s\\n' \"it's\" 'a \"quoted\"\nline'"
+
+
+def test_a_command_longer_than_a_terminal_line_runs(shell: ConsoleShell) -> None:
+    result = shell.run("\n".join([LONG] * 3))
+    assert result.exit_code == 0
+    assert result.stdout.split("\n")[:4] == ["5000", "it's", 'a "quoted"', "line"]
+    assert result.stdout.count("5000") == 3
+    assert shell.run("echo next").stdout == "next\n"
+
+
+def test_control_characters_in_a_command_reach_the_shell(shell: ConsoleShell) -> None:
+    result = shell.run("printf '%s' 'a\x03b\x04c\x15d\x7fe\x1af' | od -An -tx1")
+    assert result.stdout.split() == ["61", "03", "62", "04", "63", "15", "64", "7f", "65", "1a", "66"]
+
+
+def test_a_command_that_ends_the_shell_logs_in_again_at_once(shell: ConsoleShell) -> None:
+    started = time.monotonic()
+    with pytest.raises(ShellLoggedOut, match=r"'exit' ended the login shell \(a login prompt came\); logged in again"):
+        shell.run("exit")
+    assert time.monotonic() - started < 5
+    assert shell.run("echo back; id -un").stdout == "back\nroot\n"
+
+
+def test_a_shell_has_a_repr(shell: ConsoleShell) -> None:
+    assert repr(shell) == "<ConsoleShell 'console-shell' board sim-s, resource console (shell)>"
+
+
+def test_output_that_looks_like_a_login_prompt_is_output(shell: ConsoleShell) -> None:
+    result = shell.run("echo 'sim-s login: '; sleep 0.5; echo after")
+    assert result.stdout == "sim-s login: \nafter\n" and result.exit_code == 0

@@ -47,6 +47,10 @@ class CommandTimeout(HilError):
     """A command outlived its timeout; it was interrupted and the shell is usable again."""
 
 
+class ShellLoggedOut(HilError):
+    """A command ended the login shell (`exit`, `logout`, a reboot): the shell logged in again."""
+
+
 class CommandFailed(HilError):
     """`run_check` saw a non-zero exit status."""
 
@@ -72,8 +76,45 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+#: Characters a terminal's line discipline acts on (Ctrl-C, Ctrl-D, erase, ...): sent as printf escapes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
+#: Longest piece of a command sent on one line (a tty's line buffer holds 4095 bytes).
+PIECE = 512
+
+
+def shell_word(text: str) -> str:
+    """`text` as one shell word that survives a terminal: quoted, control characters made by printf."""
+    if "\x00" in text:
+        raise ValueError("a shell command cannot contain a NUL character")
+    parts = []
+    position = 0
+    for match in _CONTROL.finditer(text):
+        if match.start() > position:
+            parts.append(quote(text[position : match.start()]))
+        escapes = "".join(f"\\{ord(char):03o}" for char in match[0])
+        parts.append(f"\"$(printf '{escapes}')\"")
+        position = match.end()
+    if position < len(text) or not parts:
+        parts.append(quote(text[position:]))
+    return "".join(parts)
+
+
+def command_lines(cmd: str, variable: str) -> tuple[list[str], str]:
+    """Lines that put a long command into a shell variable piece by piece, and the word that runs it:
+    no line comes near a terminal's line limit, whatever the command's length."""
+    word = shell_word(cmd)
+    if len(word) <= PIECE * 2 and "\n" not in word:
+        return [], word
+    pieces = [cmd[start : start + PIECE] for start in range(0, len(cmd), PIECE)]
+    lines = [f"{variable}={shell_word(pieces[0])}"]
+    lines += [f'{variable}="${variable}"{shell_word(piece)}' for piece in pieces[1:]]
+    return lines, f'"${variable}"'
+
+
 class ConsoleShell(Shell):
     """The shell interface over a console, logging in as the lab file's `shell:` settings say."""
+
+    kind = "console-shell"
 
     def __init__(self, console: StreamConsole, spec: ShellSpec, power: Power | None, context: DriverContext) -> None:
         super().__init__(spec, context)
@@ -182,22 +223,45 @@ class ConsoleShell(Shell):
     # commands
 
     def run(self, cmd: str, timeout: float | None = None) -> CommandResult:
-        """Run `cmd` in the login shell; its output, exit status and duration."""
+        """Run `cmd` in the login shell; its output, exit status and duration. Commands of any length
+        and with control characters work; one that ends the shell raises `ShellLoggedOut` once the
+        shell has logged in again."""
         timeout = self.spec.command_timeout if timeout is None else timeout
         tag = f"HIL{secrets.token_hex(4)}"
+        try:
+            pieces, word = command_lines(cmd, f"{tag}c")
+        except ValueError as error:
+            raise HilError(f"{self.context}: {cmd[:60]!r}: {error}") from None
         # Echo off spares every command its echo and line editing's redraws: 10x faster on a busybox
         # shell under QEMU. Sent as a short line of its own just ahead of the first command after a
         # login, it costs no round trip, and that command's long line is no longer echoed either.
-        setup = "" if self.echo_off else "stty -echo 2>/dev/null\n"
+        setup = [] if self.echo_off else ["stty -echo 2>/dev/null"]
         self.echo_off = True
         started = time.monotonic()
-        self.console.sendline(f"{setup}printf '%s%s\\n' {tag} S; eval {quote(cmd)}; printf '%s%s %d\\n' {tag} E $?")
+        run = f"printf '%s%s\\n' {tag} S; eval {word}; printf '%s%s %d\\n' {tag} E $?"
+        for line in [*setup, *pieces]:
+            self.console.sendline(line)
+        self.console.sendline(run)
+        end = re.compile(f"{tag}E (\\d+)\r?\n")
+        output = ""
         try:
             self.console.expect(f"{tag}S\r?\n", timeout=timeout)
-            remaining = max(timeout - (time.monotonic() - started), 0.001)
-            self.console.expect(f"{tag}E (\\d+)\r?\n", timeout=remaining, searchwindowsize=256)
+            patterns: list[Pattern] = [end, self.login_prompt]
+            while True:
+                remaining = max(timeout - (time.monotonic() - started), 0.001)
+                found = self.console.expect(patterns, timeout=remaining)
+                if found == 0:
+                    output += self.console.before
+                    break
+                output += self.console.before + self.console.after
+                if found == 1:  # the shell is gone, unless more output follows at once
+                    try:
+                        self.console.expect(r"[\s\S]", timeout=0.3)
+                    except ConsoleTimeout:
+                        self._log_in_again(cmd)
+                    output += self.console.before + self.console.after
         except ConsoleTimeout:
-            partial = self.console.before
+            partial = output + self.console.before
             self._interrupt()
             raise CommandTimeout(
                 f"{self.context}: {cmd!r} did not finish within {timeout:g} s and was interrupted; "
@@ -208,7 +272,13 @@ class ConsoleShell(Shell):
         duration = time.monotonic() - started
         match = self.console.match
         assert match is not None
-        return CommandResult(cmd, clean_output(self.console.before), int(match.group(1)), duration)
+        return CommandResult(cmd, clean_output(output), int(match.group(1)), duration)
+
+    def _log_in_again(self, cmd: str) -> None:
+        self.context.logs.note(f"[hil] the shell ended during {cmd!r}: logging in again")
+        self._log_in(time.monotonic() + self.spec.boot_timeout)
+        self.echo_off = False
+        raise ShellLoggedOut(f"{self.context}: {cmd!r} ended the login shell (a login prompt came); logged in again")
 
     def run_check(self, cmd: str, timeout: float | None = None) -> CommandResult:
         """Like `run`, raising `CommandFailed` (command, status, output) on a non-zero exit status."""
