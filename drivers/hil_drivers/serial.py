@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class SerialOptions:
     port: str = field(metadata={"help": "device path or pyserial URL (socket://host:port, rfc2217://, loop://)"})
-    baudrate: int = field(default=115200, metadata={"help": "bits per second", "above": 0})
+    baudrate: int = field(default=115200, metadata={"help": "bits per second"})
     bytesize: Literal[5, 6, 7, 8] = field(default=8, metadata={"help": "data bits"})
     parity: Literal["none", "even", "odd", "mark", "space"] = field(default="none", metadata={"help": "parity"})
     stopbits: float = field(default=1, metadata={"help": "stop bits: 1, 1.5 or 2"})

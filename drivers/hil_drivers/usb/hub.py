@@ -27,9 +27,7 @@ POWER_BIT = {2: 0x0100, 3: 0x0200}
 
 @dataclass(frozen=True, kw_only=True)
 class UsbHubPowerOptions(UsbMatchOptions):
-    port: int = field(
-        metadata={"help": "the hub's port the board (or its supply) is plugged into, from 1", "min": 1, "max": 255}
-    )
+    port: int = field(metadata={"help": "the hub's port the board (or its supply) is plugged into, from 1"})
     allow_ganged: bool = field(
         default=False, metadata={"help": "switch a hub that powers all its ports together (cuts every port)"}
     )
