@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hypothesis  # noqa: F401 - imported once here, not again by its plugin in every pytester run
+import psycopg  # noqa: F401 - once here: a copy re-imported after an in-process pytester run would not be
+# the one psycopg's C part raises its errors from (its `except` clauses would miss them)
 import pytest
 
 if TYPE_CHECKING:
@@ -205,3 +207,19 @@ def _private_lease_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     """Each test leases boards in a store of its own, never in the user's state folder."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("HIL_LEASE_URL", raising=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh lease store: an SQLite file, and a database of its own on the test PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/leases.db"
+        return
+    base = request.getfixturevalue("postgres_url")
+    import psycopg
+
+    database = f"hil_{abs(hash(request.node.nodeid)) % 10**9}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.execute(f"CREATE DATABASE {database}")
+    yield base.rsplit("/", 1)[0] + "/" + database

@@ -28,21 +28,6 @@ BOB = Holder("bob", "desk-2", 202)
 CAROL = Holder("carol", "ci-3", 303)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path}/leases.db"
-        return
-    base = request.getfixturevalue("postgres_url")
-    import psycopg
-
-    database = f"hil_{abs(hash(request.node.nodeid)) % 10**9}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {database}")
-        admin.execute(f"CREATE DATABASE {database}")
-    yield base.rsplit("/", 1)[0] + "/" + database
-
-
 @pytest.fixture
 def store(url: str) -> Iterator[LeaseStore]:
     store = open_store(url, ttl=30)

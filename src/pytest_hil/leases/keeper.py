@@ -11,6 +11,11 @@ from pytest_hil.leases.store import Grant, LeaseStore
 from pytest_hil.text import printable
 
 
+#: Share of the TTL after which an unconfirmed lease counts as lost (the rest covers clock rates and
+#: the time a test takes to start).
+SAFE_SHARE = 0.9
+
+
 class LeaseLost(HilError):
     """The lease ended without this process releasing it (expired, forced, store unreachable)."""
 
@@ -25,24 +30,33 @@ class HeldLease:
         self.boards = set(grant.boards)
         self.lost: dict[str, str] = {}
         self.stop = threading.Event()
-        self.renewed = time.monotonic()
+        #: When the request that last confirmed the lease was sent (monotonic): the store set the
+        #: expiry after that moment, so the lease holds at least until this + ttl.
+        self.confirmed = grant.sent or time.monotonic()
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._renew_loop, name="hil-lease-renewal", daemon=True)
         self.thread.start()
 
     def _renew_loop(self) -> None:
         while not self.stop.wait(self.ttl / 3):
+            sent = time.monotonic()
             try:
                 still = set(self.store.renew(self.grant.token, self.ttl))
             except Exception as error:  # the store is unreachable: the lease dies at its expiry
-                if time.monotonic() - self.renewed > self.ttl:
+                if time.monotonic() - self.confirmed > self.ttl:
                     self._lose(self.boards, f"renewal failed for {self.ttl:g} s: {error}")
                 continue
-            self.renewed = time.monotonic()
             if self.stop.is_set():  # released while renewing
                 return
             gone = self.boards - still
             if gone:
                 self._lose(gone, self._why(gone))
+            with self.lock:  # the store expires a lapsed lease before renewing: what it returns held throughout
+                self.confirmed = max(self.confirmed, sent)
+
+    def unconfirmed_for(self) -> float:
+        """Seconds since the last renewal the store confirmed was sent."""
+        return time.monotonic() - self.confirmed
 
     def _why(self, boards: set[str]) -> str:
         reasons = []
@@ -62,7 +76,15 @@ class HeldLease:
         self.boards -= boards
 
     def check(self, board: str | None = None) -> None:
-        """Raise `LeaseLost` if the lease (on `board`, or on any board) is gone."""
+        """Raise `LeaseLost` if the lease (on `board`, or on any board) is gone, or may be: a lease
+        whose last confirmation is older than the TTL may belong to someone else by now, whatever the
+        renewal thread has noticed (this process was frozen, or the store was away)."""
+        if self.boards and self.unconfirmed_for() > self.ttl * SAFE_SHARE:
+            self._lose(
+                set(self.boards),
+                f"not confirmed by the store for {self.unconfirmed_for():.1f} s, over the {self.ttl:g} s TTL "
+                "(this process was stopped or the store was unreachable): the board may be someone else's",
+            )
         if board is not None and board in self.lost:
             raise LeaseLost(f"lease on board {board} lost: {self.lost[board]}")
         if board is None and self.lost:

@@ -69,9 +69,8 @@ class PostgresBackend(Backend):
             self._drop_listener()  # the database is away: `wait` sleeps, the next look reconnects
 
     def wait(self, mark: Any, timeout: float) -> bool:
-        try:
-            for _ in self._listener().notifies(timeout=timeout, stop_after=1):
-                return True
+        try:  # consumed to its end, never left early: closing it half-way can raise in odd places
+            return bool(list(self._listener().notifies(timeout=timeout, stop_after=1)))
         except self.connection_errors:
             self._drop_listener()
             time.sleep(min(timeout, 0.5))

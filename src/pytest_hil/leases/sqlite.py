@@ -13,8 +13,9 @@ from typing import Any
 from pytest_hil.leases.backend import Backend
 from pytest_hil.leases.store import LeaseError
 
-#: Seconds between two looks at data_version while waiting.
+#: Seconds between the first looks at data_version while waiting, and between later ones.
 POLL = 0.003
+POLL_MAX = 0.05
 
 
 class SqliteBackend(Backend):
@@ -59,13 +60,17 @@ class SqliteBackend(Backend):
         return int(self._watcher().execute("PRAGMA data_version").fetchone()[0])
 
     def wait(self, mark: Any, timeout: float) -> bool:
+        """Look at data_version every POLL seconds at first, then less often while nothing changes
+        (up to POLL_MAX): quick hand-offs, little CPU in long waits."""
         watcher = self._watcher()
         version = mark
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(POLL)
+        pause = POLL
+        while (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(pause, remaining))
             if watcher.execute("PRAGMA data_version").fetchone()[0] != version:
                 return True
+            pause = min(pause * 1.5, POLL_MAX)
         return False
 
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:

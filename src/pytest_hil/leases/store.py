@@ -58,6 +58,8 @@ class Grant:
     token: str
     boards: tuple[str, ...]
     waited: float
+    #: When (time.monotonic) the request that was granted was sent: the lease runs from no earlier.
+    sent: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -228,9 +230,11 @@ class LeaseStore:
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         waiter: int | None = None
-        last_told: Waiting | None = None
+        last_told: tuple[object, ...] | None = None
         waiting = Waiting((), 0)
         look = True
+        looked = time.monotonic()
+        keep_alive = self._waiter_life() / 3  # a waiter's row is renewed this often, whatever happens
         try:
             while True:
                 mark = self.backend.mark()
@@ -238,14 +242,18 @@ class LeaseStore:
                     attempt = partial(
                         self._try, slots=slots, holder=holder, token=token, ttl=ttl, waiter=waiter, started=started
                     )
+                    sent = time.monotonic()
                     result = self._transaction(attempt)
                     if isinstance(result, Grant):
                         waiter = None  # the grant removed the waiter row
-                        return Grant(result.token, tuple(self._name(board) for board in result.boards), result.waited)
+                        boards = tuple(self._name(board) for board in result.boards)
+                        return Grant(result.token, boards, result.waited, sent)
                     waiter, waiting = result
-                    if on_wait is not None and waiting != last_told:
+                    looked = time.monotonic()
+                    told = (*((info.board, info.holder, info.since) for info in waiting.holders), waiting.ahead)
+                    if on_wait is not None and told != last_told:  # not at every renewal of the holder
                         on_wait(waiting)
-                        last_told = waiting
+                        last_told = told
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     held = "; ".join(f"{info.board} by {info.holder}" for info in waiting.holders) or "none"
@@ -255,10 +263,15 @@ class LeaseStore:
                 # be served now takes the lock: the others do not queue up behind it.
                 pause = min(ttl / 3, 1.0) if remaining is None else min(remaining, ttl / 3, 1.0)
                 changed = self.backend.wait(mark, pause)
-                look = not changed or waiter is None or self._may_grant(waiter, slots)
+                due = time.monotonic() - looked >= keep_alive
+                look = not changed or due or waiter is None or self._may_grant(waiter, slots)
         finally:
             if waiter is not None:
                 self._transaction(lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter))
+
+    def _waiter_life(self) -> float:
+        """How long a waiter's row lives without renewal: a dead waiter gives up its place after this."""
+        return max(self.ttl, 5.0)
 
     def _may_grant(self, waiter: int, slots: Sequence[Sequence[str]]) -> bool:
         """Without the lock, cheaply: could the request be served now (its boards free, no earlier
@@ -321,7 +334,7 @@ class LeaseStore:
                     board, token, holder.to_json(), now, now + ttl, waited,
                 )  # fmt: skip
             return Grant(token, tuple(choice), waited)
-        expires = now + max(ttl, 5.0)
+        expires = now + self._waiter_life()  # the store's TTL, not the requested lease's length
         if waiter is None:
             self._run(
                 cursor,
@@ -331,18 +344,24 @@ class LeaseStore:
             waiter = int(self._run(cursor, "SELECT id FROM hil_waiters WHERE token = ?", token).fetchone()[0])
         else:
             self._run(cursor, "UPDATE hil_waiters SET expires = ? WHERE id = ?", expires, waiter)
-        return waiter, Waiting(tuple(held[board] for board in wanted if board in held), len(earlier))
+        wanted_set = set(wanted)
+        ahead = sum(1 for _, text in earlier if wanted_set & {board for slot in json.loads(text) for board in slot})
+        return waiter, Waiting(tuple(held[board] for board in wanted if board in held), ahead)
 
     def _last_ended(self, cursor: Any, boards: Sequence[str]) -> dict[str, HistoryEntry]:
-        """Each board's most recently ended lease."""
-        marks = ", ".join("?" for _ in boards)
-        rows = self._run(
-            cursor,
-            f"SELECT h.board, h.holder, h.started, h.ended, h.outcome, h.reason FROM hil_history h "
-            f"WHERE h.board IN ({marks}) AND h.ended = (SELECT max(ended) FROM hil_history l WHERE l.board = h.board)",
-            *boards,
-        ).fetchall()
-        return {r[0]: HistoryEntry(r[0], Holder.from_json(r[1]), r[2], r[3], r[4], r[5]) for r in rows}  # by key
+        """Each board's most recently ended lease: one index look per board (hil_history_board), so
+        the cost does not grow with the history."""
+        found = {}
+        for board in boards:
+            row = self._run(
+                cursor,
+                "SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE board = ?"
+                " ORDER BY ended DESC, id DESC LIMIT 1",
+                board,
+            ).fetchone()
+            if row is not None:
+                found[board] = HistoryEntry(row[0], Holder.from_json(row[1]), row[2], row[3], row[4], row[5])
+        return found  # by key
 
     def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
         """Boards whose last lease ended badly (broken, expired): tried last."""
@@ -359,13 +378,12 @@ class LeaseStore:
         ttl = self.ttl if ttl is None else ttl
 
         def work(cursor: Any, now: float) -> list[str]:
-            self._run(
-                cursor, "UPDATE hil_leases SET expires = ? WHERE token = ? AND expires >= ?", now + ttl, token, now
+            self._expire(cursor, now)  # a lease past its expiry is over, even if no one has looked yet
+            self._run(cursor, "UPDATE hil_leases SET expires = ? WHERE token = ?", now + ttl, token)
+            rows = self._run(
+                cursor, "SELECT board FROM hil_leases WHERE token = ? AND expires >= ? ORDER BY board", token, now
             )
-            return [
-                self._name(row[0])
-                for row in self._run(cursor, "SELECT board FROM hil_leases WHERE token = ? ORDER BY board", token)
-            ]
+            return [self._name(row[0]) for row in rows]
 
         return list(self._transaction(work))
 
