@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hypothesis  # noqa: F401 - imported once here, not again by its plugin in every pytester run
-import psycopg  # noqa: F401 - once here: a copy re-imported after an in-process pytester run would not be
-# the one psycopg's C part raises its errors from (its `except` clauses would miss them)
+import psycopg  # once here: a copy re-imported after an in-process pytester run misses psycopg's C errors
 import pytest
 
 if TYPE_CHECKING:
@@ -216,8 +215,6 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite://{tmp_path}/leases.db"
         return
     base = request.getfixturevalue("postgres_url")
-    import psycopg
-
     database = f"hil_{abs(hash(request.node.nodeid)) % 10**9}"
     with psycopg.connect(base, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {database}")

@@ -10,7 +10,6 @@ from pytest_hil.errors import HilError
 from pytest_hil.leases.store import Grant, LeaseStore
 from pytest_hil.text import printable
 
-
 #: Share of the TTL after which an unconfirmed lease counts as lost (the rest covers clock rates and
 #: the time a test takes to start).
 SAFE_SHARE = 0.9
