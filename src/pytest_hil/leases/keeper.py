@@ -53,6 +53,27 @@ class HeldLease:
             with self.lock:  # the store expires a lapsed lease before renewing: what it returns held throughout
                 self.confirmed = max(self.confirmed, sent)
 
+    def confirm(self, board: str) -> None:
+        """Ask the store now (renewing): raise `LeaseLost` unless the lease on `board` still holds. A
+        forced release or an expiry is seen at once, not at the next background renewal."""
+        self.check(board)
+        patience = max(self.ttl * SAFE_SHARE - self.unconfirmed_for(), 0.0)
+        sent = time.monotonic()
+        try:
+            still = set(self.store.renew(self.grant.token, self.ttl, patience))
+        except HilError as error:  # the store is away: the lease holds only as long as it was confirmed
+            if self.unconfirmed_for() > self.ttl * SAFE_SHARE:
+                self._lose(set(self.boards), f"the store cannot confirm it: {error}")
+            self.check(board)
+            return
+        gone = self.boards - still
+        if gone:
+            self._lose(gone, self._why(gone))
+        else:
+            with self.lock:
+                self.confirmed = max(self.confirmed, sent)
+        self.check(board)
+
     def unconfirmed_for(self) -> float:
         """Seconds since the last renewal the store confirmed was sent."""
         return time.monotonic() - self.confirmed
@@ -73,6 +94,8 @@ class HeldLease:
         for board in boards:
             self.lost.setdefault(board, reason)
         self.boards -= boards
+        if not self.boards:
+            self.stop.set()  # nothing left to renew
 
     def check(self, board: str | None = None) -> None:
         """Raise `LeaseLost` if the lease (on `board`, or on any board) is gone, or may be: a lease

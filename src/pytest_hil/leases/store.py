@@ -110,14 +110,14 @@ class LeaseStore:
             with contextlib.suppress(Exception):
                 connection.close()
 
-    def _transaction(self, work: Callable[[Any, float], Any]) -> Any:
+    def _transaction(self, work: Callable[[Any, float], Any], patience: float | None = None) -> Any:
         """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error.
 
         A store that was reachable and drops the connection (a database restart) is reconnected and
         the work retried for `reconnect_for` seconds; one never reached fails at once. Every `work`
         can be run again: a grant that was committed before the connection broke is found by its token.
         """
-        deadline = time.monotonic() + self.reconnect_for
+        deadline = time.monotonic() + (self.reconnect_for if patience is None else patience)
         busy_deadline = time.monotonic() + BUSY_WAIT
         while True:
             try:
@@ -373,8 +373,9 @@ class LeaseStore:
         found = self._transaction(lambda cursor, now: self._last_ended(cursor, keyed))
         return {self._name(key): replace(entry, board=self._name(key)) for key, entry in found.items()}
 
-    def renew(self, token: str, ttl: float | None = None) -> list[str]:
-        """Push the expiry of the token's leases on; returns the boards it still holds."""
+    def renew(self, token: str, ttl: float | None = None, patience: float | None = None) -> list[str]:
+        """Push the expiry of the token's leases on; returns the boards it still holds. A store that
+        went away is retried for `patience` seconds (default: the store's `reconnect_for`)."""
         ttl = self.ttl if ttl is None else ttl
 
         def work(cursor: Any, now: float) -> list[str]:
@@ -385,7 +386,7 @@ class LeaseStore:
             )
             return [self._name(row[0]) for row in rows]
 
-        return list(self._transaction(work))
+        return list(self._transaction(work, patience))
 
     def release(
         self, token: str, outcome: str = "released", reason: str | None = None, board: str | None = None

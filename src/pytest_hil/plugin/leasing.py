@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_hil.leases import HeldLease, Holder, LeaseStore, Waiting, open_store
+from pytest_hil.leases import HeldLease, Holder, LeaseLost, LeaseStore, Waiting, open_store
 from pytest_hil.secrets import mask
 
 
@@ -66,10 +66,17 @@ class SessionLeases:
             reporter.write_line(f"pytest-hil: waiting behind {waiting.ahead} earlier request(s)")
 
     def check(self, board: str) -> None:
-        """Raise `LeaseLost` if this session's lease on `board` is gone."""
+        """Before a test: raise `LeaseLost` if this session's lease on `board` is gone (asking the
+        store). The session then no longer counts the board as held: a later test leases a board
+        afresh (another one if this one is taken) instead of failing too."""
         lease = self.held.get(board)
-        if lease is not None:
-            lease.check(board)
+        if lease is None:
+            return
+        try:
+            lease.confirm(board)
+        except LeaseLost:
+            del self.held[board]
+            raise
 
     def release_all(self, broken: dict[str, str]) -> list[BaseException]:
         """Release every lease: `broken` boards with that outcome and reason, the rest as released."""
