@@ -309,5 +309,9 @@ class BoardLogs:
         return [path for log in logs if (path := log.end_test()) is not None]
 
     def close(self) -> None:
+        """Close every log; consoles opened later (the board leased again) continue the same files."""
         for log in [*self.logs.values(), *self.traces.values()]:
             log.close()
+        self.logs.clear()
+        self.traces.clear()
+        self.fresh = False

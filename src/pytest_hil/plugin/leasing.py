@@ -4,12 +4,13 @@ released with how the board fared; a wait says who holds the board and since whe
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_hil.leases import HeldLease, Holder, LeaseLost, LeaseStore, Waiting, open_store
+from pytest_hil.leases import Grant, HeldLease, Holder, LeaseLost, LeaseStore, LeaseTimeout, Waiting, open_store
+from pytest_hil.plugin.terminal import say
 from pytest_hil.secrets import mask
 
 
@@ -23,6 +24,8 @@ class SessionLeases:
     ttl: float
     holder: Holder = field(default_factory=Holder.this_process)
     held: dict[str, HeldLease] = field(default_factory=dict)
+    #: Called with a board's name before the session releases it mid-run (to close its drivers).
+    give_back: Callable[[str], None] = lambda board: None
 
     @classmethod
     def open(
@@ -33,19 +36,46 @@ class SessionLeases:
     def hold(self, boards: Sequence[str], timeout: float | None = -1.0) -> None:
         """Lease every board of `boards` this session does not hold yet, all at once (waiting up to
         `timeout` seconds; the default: --hil-lease-timeout)."""
+        timeout = self.timeout if timeout == -1.0 else timeout
         missing = [board for board in boards if board not in self.held]
-        if missing:
-            self._take([[board] for board in missing], self.timeout if timeout == -1.0 else timeout)
+        if missing and not self._take_now([[board] for board in missing]):
+            self._give_back_all()  # no hold-and-wait: see `_wait_for`
+            self._wait_for([[board] for board in boards], timeout)
 
     def hold_any(self, candidates: Sequence[str]) -> str:
         """A board of `candidates` this session holds, else the first of them that is free to lease."""
         for board in candidates:
             if board in self.held:
                 return board
-        return self._take([list(candidates)], self.timeout)[0]
+        taken = self._take_now([list(candidates)])
+        if taken:
+            return taken[0]
+        self._give_back_all()
+        return self._wait_for([list(candidates)], self.timeout)[0]
 
-    def _take(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
+    def _take_now(self, slots: list[list[str]]) -> tuple[str, ...]:
+        """The boards, if free now; () if any must be waited for."""
+        try:
+            return self._keep(self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=0))
+        except LeaseTimeout:
+            return ()
+
+    def _wait_for(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
+        """Wait in line for the boards. The session holds nothing while it waits (it gave its boards
+        back), so two sessions can never wait for each other: no deadlock, whatever they ask for."""
         grant = self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=timeout, on_wait=self._tell)
+        return self._keep(grant)
+
+    def _give_back_all(self) -> None:
+        """Release every board held (its drivers closed first by `give_back`): about to wait."""
+        for board in list(self.held):
+            say(self.config, f"pytest-hil: giving {board} back while waiting (a session holds nothing while it waits)")
+            self.give_back(board)
+            lease = self.held.pop(board)
+            if board not in lease.lost:
+                lease.release("released", None, board)
+
+    def _keep(self, grant: Grant) -> tuple[str, ...]:
         lease = HeldLease(self.store, grant, self.ttl)
         for board in grant.boards:
             self.held[board] = lease

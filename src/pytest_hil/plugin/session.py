@@ -94,6 +94,7 @@ class HilSession:
                 self.leases = SessionLeases.open(
                     self.config, url, self.lab.leases.ttl, self.settings.lease_timeout, self.lab.name
                 )
+                self.leases.give_back = self.give_back
             except LeaseError as error:
                 self.store_trouble(error)
                 raise
@@ -113,6 +114,17 @@ class HilSession:
             self.acquired.append(name)
             self.config.hook.pytest_hil_board_acquired(board=board, config=self.config)
         return board
+
+    def give_back(self, name: str) -> None:
+        """Before the session releases board `name` mid-run: close its drivers (someone else may use
+        the hardware next); a later test that leases it again announces it afresh."""
+        if name in self.acquired:
+            self.acquired.remove(name)
+            board = self.boards[name]
+            self.config.hook.pytest_hil_board_released(board=board, config=self.config)
+            for error in board.close():
+                say(self.config, f"pytest-hil: {error}", red=True)
+        self.shells.pop(name, None)
 
     def release_all(self) -> list[BaseException]:
         """Release every acquired board, newest first, closing its drivers; collect the errors."""
