@@ -5,6 +5,8 @@
   p50/p99 (target: p99 < 50 ms), against a waiter that polls every second as
   `labgrid-client reserve --wait` does, measured in the same run.
 - Throughput: acquire+release cycles per second with 1 and 20 processes, each on a board of its own.
+- History: acquire+release and hand-off with 100,000 ended leases in the history, as ratios against
+  the same store with an empty history (target: within 1.2x).
 
     python bench/lease_handoff.py [--cycles 100] [--postgres-url URL]
 
@@ -120,6 +122,49 @@ def throughput(url: str, processes: int, seconds: float = 3.0) -> float:
     return total / seconds
 
 
+def cycle_cost(url: str, cycles: int = 300) -> float:
+    """Mean seconds of one acquire+release on a board that has a history."""
+    store = open_store(url)
+    store.release(store.acquire([["b"]], HOLDER).token)  # connected, warm
+    started = time.perf_counter()
+    for _ in range(cycles):
+        store.release(store.acquire([["b"]], HOLDER).token)
+    store.close()
+    return (time.perf_counter() - started) / cycles
+
+
+def fill_history(url: str, rows: int, boards: int = 20) -> None:
+    """`rows` ended leases spread over `boards` boards (board `b` among them), in one transaction."""
+    store = open_store(url)
+    holder = HOLDER.to_json()
+    now = time.time()
+    values = [
+        ("b" if index % boards == 0 else f"h{index % boards}", holder, now - 1e5 + index, now - 1e5 + index + 0.5,
+         "released" if index % 7 else "broken", None)
+        for index in range(rows)
+    ]  # fmt: skip
+    mark = "?" if url.startswith("sqlite") else "%s"
+
+    def work(cursor: object, now: float) -> None:
+        statement = (
+            f"INSERT INTO hil_history (board, holder, started, ended, outcome, reason) VALUES ({', '.join([mark] * 6)})"
+        )
+        cursor.executemany(statement, values)  # type: ignore[attr-defined]
+
+    store._transaction(work)
+    store.close()
+
+
+def history_ratios(url: str, cycles: int) -> tuple[float, float, float, float]:
+    """(acquire+release empty, with 100,000 rows, hand-off p50 empty, with 100,000 rows) in seconds."""
+    empty_cycle = cycle_cost(url)
+    empty_handoff = statistics.median(handoffs(url, 10, cycles))
+    fill_history(url, 100_000)
+    full_cycle = cycle_cost(url)
+    full_handoff = statistics.median(handoffs(url, 10, cycles))
+    return empty_cycle, full_cycle, empty_handoff, full_handoff
+
+
 @contextlib.contextmanager
 def postgres(url: str | None) -> Iterator[str | None]:
     if url:
@@ -155,6 +200,24 @@ def main() -> None:
             one, twenty = throughput(url, 1), throughput(url, 20)
             print(f"{name:10} acquire+release: {one:.0f}/s with 1 process, {twenty:.0f}/s with 20 "
                   f"(ratio {twenty / one:.2f})")  # fmt: skip
+        fresh = [("sqlite", f"sqlite://{folder}/history.db")] + ([("postgresql", pg_url)] if pg_url else [])
+        for name, url in fresh:
+            if name == "postgresql":
+                url = _fresh_database(url)
+            empty, full, empty_hand, full_hand = history_ratios(url, max(args.cycles // 5, 10))
+            print(f"{name:10} with 100,000 history rows: acquire+release {full * 1000:.2f} ms vs {empty * 1000:.2f} ms "
+                  f"empty ({full / empty:.2f}x), hand-off p50 {full_hand * 1000:.1f} ms vs {empty_hand * 1000:.1f} ms "
+                  f"({full_hand / empty_hand:.2f}x; target within 1.2x)")  # fmt: skip
+
+
+def _fresh_database(url: str) -> str:
+    """A new, empty database on the same PostgreSQL server."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS hil_history_bench")
+        admin.execute("CREATE DATABASE hil_history_bench")
+    return url.rsplit("/", 1)[0] + "/hil_history_bench"
 
 
 if __name__ == "__main__":

@@ -329,3 +329,15 @@ def test_labs_sharing_a_store_never_share_a_board(url: str) -> None:
     finally:
         for store in (team_a, team_b, unnamed):
             store.close()
+
+
+def test_history_pages_and_busy_time_come_from_the_store(store: LeaseStore) -> None:
+    for _ in range(5):
+        store.release(store.acquire([["x1"]], ALICE).token)
+    store.release(store.acquire([["x2"]], BOB).token)
+    everything = store.history(limit=10)
+    assert len(everything) == 6
+    assert store.history(limit=4) + store.history(limit=4, offset=4) == everything
+    busy = store.busy_seconds(time.time() - 60)
+    assert set(busy) == {"x1", "x2"} and all(0 <= seconds < 5 for seconds in busy.values())
+    assert store.busy_seconds(time.time() + 60) == {}

@@ -39,7 +39,8 @@ def add_parsers(verbs: Any) -> None:
     release.set_defaults(run=run_release)
     leases = verbs.add_parser("leases", help="who holds which board (or --history: past leases, utilization)")
     leases.add_argument("--history", action="store_true")
-    leases.add_argument("--limit", type=int, default=50, help="history entries shown (default 50)")
+    leases.add_argument("--limit", type=int, default=50, help="history entries per page (default 50)")
+    leases.add_argument("--page", type=int, default=1, help="history page, from 1 (newest first)")
     leases.add_argument("--json", action="store_true", help="JSON for scripts")
     leases.add_argument("--init", action="store_true", help="create or upgrade the store's schema, then say so")
     leases.set_defaults(run=run_leases)
@@ -188,7 +189,7 @@ def run_leases(args: argparse.Namespace) -> int:
         print(f"lease store {store.backend.describe()}: schema version {store.migrate()}")
         return 0
     if args.history:
-        entries = store.history(limit=args.limit)
+        entries = store.history(limit=args.limit, offset=max(args.page - 1, 0) * args.limit)
         if args.json:
             print(json.dumps([{**entry.__dict__, "holder": str(entry.holder)} for entry in entries], indent=1))
             return 0
@@ -229,10 +230,7 @@ def _utilization(store: LeaseStore) -> str:
     """Per board: the share of the last 24 hours it was leased (from the history and live leases)."""
     now = time.time()
     start = now - 86400
-    busy: dict[str, float] = {}
-    for entry in store.history(limit=100000):
-        if entry.ended > start:
-            busy[entry.board] = busy.get(entry.board, 0.0) + entry.ended - max(entry.started, start)
+    busy = store.busy_seconds(start)
     for board, info in store.holders().items():
         busy[board] = busy.get(board, 0.0) + now - max(info.since, start)
     lines = ["utilization, last 24 h:"]

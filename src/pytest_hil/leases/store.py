@@ -463,8 +463,8 @@ class LeaseStore:
 
         return dict(self._transaction(work))
 
-    def history(self, limit: int = 100, board: str | None = None) -> list[HistoryEntry]:
-        """Ended leases, newest first."""
+    def history(self, limit: int = 100, board: str | None = None, offset: int = 0) -> list[HistoryEntry]:
+        """Ended leases, newest first (`offset` skips that many: pages of `limit`)."""
 
         def work(cursor: Any, now: float) -> list[HistoryEntry]:
             where: str
@@ -476,13 +476,29 @@ class LeaseStore:
             rows = self._run(
                 cursor,
                 f"SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE {where}"
-                " ORDER BY ended DESC, id DESC LIMIT ?",
+                " ORDER BY ended DESC, id DESC LIMIT ? OFFSET ?",
                 *parameters,
                 limit,
+                offset,
             )
             return list(map(self._entry, rows))
 
         return list(self._transaction(work))
+
+    def busy_seconds(self, since: float) -> dict[str, float]:
+        """Board -> seconds it was leased since `since` (epoch), by ended leases: one aggregate query."""
+
+        def work(cursor: Any, now: float) -> dict[str, float]:
+            mine, parameters = self._mine()
+            rows = self._run(
+                cursor,
+                "SELECT board, SUM(ended - CASE WHEN started > ? THEN started ELSE ? END) FROM hil_history"
+                f" WHERE ended > ? AND {mine} GROUP BY board",
+                since, since, since, *parameters,
+            )  # fmt: skip
+            return {self._name(board): float(total) for board, total in rows}
+
+        return dict(self._transaction(work))
 
     def close(self) -> None:
         connection = getattr(self.local, "connection", None)
