@@ -231,3 +231,94 @@ def test_polling_sqlite_waits_use_little_cpu(tmp_path: Path) -> None:
     cpu = (after.user - before.user) + (after.system - before.system)
     assert cpu < 0.3, f"{cpu:.2f} s of CPU for a 3 s wait"
     store.close()
+
+
+THREE_BOARDS = """\
+version: 1
+name: mix
+leases: {ttl: 3}
+boards:
+""" + "".join(
+    f"  b{n}:\n    labels: {{slot: s{n}}}\n    resources:\n      console: {{driver: sim-console}}\n" for n in range(3)
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_random_mix_of_sessions_never_shares_a_board_and_never_deadlocks(
+    pytester: pytest.Pytester, url: str, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    journal = pytester.path / "journal.txt"
+    pytester.path.joinpath("lab.yaml").write_text(THREE_BOARDS)
+    pytester.makeconftest(
+        f"""
+        import os, time
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def _journal(request):
+            if "boards" in request.fixturenames:
+                names = sorted(b.name for b in request.getfixturevalue("boards").values())
+            elif "board" in request.fixturenames:
+                names = [request.getfixturevalue("board").name]
+            else:
+                names = []
+            with open({str(journal)!r}, "a") as out:
+                for name in names:
+                    out.write(f"start {{name}} {{os.getpid()}} {{time.time_ns()}}\\n")
+            yield
+            with open({str(journal)!r}, "a") as out:
+                for name in names:
+                    out.write(f"end {{name}} {{os.getpid()}} {{time.time_ns()}}\\n")
+        """
+    )
+    sessions = []
+    for index in range(6):
+        tests = []
+        for number in range(4):
+            if rng.random() < 0.4:
+                first, second = rng.sample(range(3), 2)
+                tests.append(
+                    f"@pytest.mark.hil(roles={{'x': 'slot=s{first}', 'y': 'slot=s{second}'}})\n"
+                    f"def test_{number}(boards):\n    time.sleep({rng.uniform(0.05, 0.3):.2f})\n"
+                )
+            else:
+                tests.append(
+                    f"@pytest.mark.hil('slot=s{rng.randrange(3)}')\n"
+                    f"def test_{number}(board):\n    time.sleep({rng.uniform(0.05, 0.3):.2f})\n"
+                )
+        name = f"test_session_{index}.py"
+        pytester.path.joinpath(name).write_text("import time\nimport pytest\n\n" + "\n".join(tests))
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--hil-lab=lab.yaml",
+            f"--hil-lease-url={url}",
+            name,
+        ]
+        sessions.append(
+            subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    try:
+        outputs = [session.communicate(timeout=240)[0] for session in sessions]
+    finally:
+        for session in sessions:
+            session.kill()
+    for output in outputs:
+        assert "4 passed" in output, output
+    events = sorted(
+        (int(stamp), kind, board, pid)
+        for kind, board, pid, stamp in (line.split() for line in journal.read_text().splitlines())
+    )
+    using: dict[str, str] = {}
+    for _, kind, board, pid in events:
+        if kind == "start":
+            assert board not in using, f"{board} used by {pid} while {using.get(board)} used it"
+            using[board] = pid
+        else:
+            del using[board]
