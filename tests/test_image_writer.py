@@ -144,8 +144,20 @@ def test_a_missing_image_is_named(tmp_path: Path) -> None:
         write_image(tmp_path / "nope.img", tmp_path / "target")
 
 
+def test_a_compressed_image_reports_the_share_of_the_file_read(tmp_path: Path) -> None:
+    payload = os.urandom(8 * MIB)
+    image = tmp_path / "disk.img.xz"
+    image.write_bytes(lzma.compress(payload, preset=0))
+    seen: list[tuple[int, int, float | None]] = []
+    write_image(image, tmp_path / "target", progress=lambda done, total, share: seen.append((done, total, share)))
+    assert all(total == 0 for _, total, _ in seen)
+    shares = [share for _, _, share in seen]
+    assert all(share is not None and 0 < share <= 1 for share in shares)
+    assert shares == sorted(shares) and shares[-1] == 1  # type: ignore[comparison-overlap]
+
+
 def test_progress_is_reported(raw_image: Path, tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
-    write_image(raw_image, tmp_path / "target", progress=lambda done, total: seen.append((done, total)))
+    write_image(raw_image, tmp_path / "target", progress=lambda done, total, share: seen.append((done, total)))
     assert seen[-1] == (SIZE_MIB * MIB, SIZE_MIB * MIB)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

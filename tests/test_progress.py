@@ -49,3 +49,15 @@ def test_a_plain_terminal_gets_a_line_every_few_seconds() -> None:
         "flash b storage: disk.img [" + "#" * 30 + "] 100% 120 MiB of 120 MiB, 10.0 MiB/s",
     ]
     assert "\r" not in "".join(lines)
+
+
+def test_a_compressed_image_shows_the_share_read_and_what_is_left() -> None:
+    out: list[str] = []
+    clock = Clock()
+    task = Progress(out.append, live=True, delay=2.0, clock=clock).task("flash b storage: disk.img.xz")
+    for at, done, share in [(2.0, 40 * MIB, 0.2), (4.0, 80 * MIB, 0.4), (4.05, 81 * MIB, 0.41)]:
+        clock.now = 100.0 + at
+        task.update(done, 0, share)
+    frames = "".join(out).split("\r")
+    assert len(frames) == 2  # redraws are throttled: the third came 50 ms after the second
+    assert "]  40% 80 MiB written, 20.0 MiB/s, 6 s left" in frames[-1]

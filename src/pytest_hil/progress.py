@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 #: Seconds an operation runs before its progress is shown: short ones stay quiet.
 DELAY = 2.0
-#: Seconds between two reports on a terminal that cannot redraw a line.
+#: Seconds between two reports on a terminal that cannot redraw a line, and between two redraws.
 LINE_INTERVAL = 5.0
+REDRAW_INTERVAL = 0.1
 BAR_WIDTH = 30
 
 
@@ -20,8 +21,14 @@ def _mib(count: int) -> str:
     return f"{count / 2**20:.0f} MiB"
 
 
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds + 0.5), 60)
+    return f"{minutes}:{rest:02d}" if minutes else f"{rest} s"
+
+
 class Task:
-    """One operation: `update(done, total)` as it goes (total 0 when unknown), `finish()` at the end."""
+    """One operation: `update(done, total, share)` as it goes (total 0 when unknown; `share` of the
+    work done when the byte count cannot tell, e.g. of a compressed image read), `finish()` at the end."""
 
     def __init__(self, progress: Progress, title: str) -> None:
         self.progress = progress
@@ -30,14 +37,15 @@ class Task:
         self.last_shown: float | None = None
         self.done = 0
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, share: float | None = None) -> None:
         self.done = done
         now = self.progress.clock()
         if now - self.started < self.progress.delay:
             return
-        if not self.progress.live and self.last_shown is not None and now - self.last_shown < LINE_INTERVAL:
+        interval = REDRAW_INTERVAL if self.progress.live else LINE_INTERVAL
+        if self.last_shown is not None and now - self.last_shown < interval:
             return
-        self.progress.show(self.render(done, total, now), first=self.last_shown is None, final=False)
+        self.progress.show(self.render(done, total, now, share), first=self.last_shown is None, final=False)
         self.last_shown = now
 
     def finish(self) -> None:
@@ -45,15 +53,21 @@ class Task:
         if self.last_shown is not None:
             self.progress.show(self.render(self.done, self.done, self.progress.clock()), first=False, final=True)
 
-    def render(self, done: int, total: int, now: float) -> str:
+    def render(self, done: int, total: int, now: float, share: float | None = None) -> str:
         elapsed = max(now - self.started, 1e-9)
         rate = f"{done / elapsed / 2**20:.1f} MiB/s"
         if total > 0:
             share = min(done / total, 1.0)
-            filled = int(share * BAR_WIDTH)
-            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            return f"{self.title} [{bar}] {share:4.0%} {_mib(done)} of {_mib(total)}, {rate}"
-        return f"{self.title} {_mib(done)}, {rate}"
+            amount = f"{_mib(done)} of {_mib(total)}"
+        elif share is not None:
+            share = min(max(share, 0.0), 1.0)
+            amount = f"{_mib(done)} written"
+        else:
+            return f"{self.title} {_mib(done)}, {rate}"
+        filled = int(share * BAR_WIDTH)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        eta = f", {_duration(elapsed * (1 - share) / share)} left" if 0 < share < 1 else ""
+        return f"{self.title} [{bar}] {share:4.0%} {amount}, {rate}{eta}"
 
 
 class Progress:

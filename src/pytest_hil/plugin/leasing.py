@@ -83,17 +83,12 @@ class SessionLeases:
         return grant.boards
 
     def _tell(self, waiting: Waiting) -> None:
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None:
-            return
         for info in waiting.holders:
             since = time.strftime("%H:%M:%S", time.localtime(info.since))
             ahead = f", {waiting.ahead} request(s) ahead" if waiting.ahead else ""
-            reporter.write_line(
-                f"pytest-hil: waiting for board {info.board}: held by {info.holder} since {since}{ahead}"
-            )
+            say(self.config, f"pytest-hil: waiting for board {info.board}: held by {info.holder} since {since}{ahead}")
         if not waiting.holders and waiting.ahead:
-            reporter.write_line(f"pytest-hil: waiting behind {waiting.ahead} earlier request(s)")
+            say(self.config, f"pytest-hil: waiting behind {waiting.ahead} earlier request(s)")
 
     def check(self, board: str) -> None:
         """Before a test: raise `LeaseLost` if this session's lease on `board` is gone (asking the

@@ -18,7 +18,7 @@ from pytest_hil.leases import LeaseError
 from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings
-from pytest_hil.plugin.terminal import say
+from pytest_hil.plugin.terminal import capture_suspended, say
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
 
@@ -199,13 +199,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _terminal_progress(config: pytest.Config) -> Progress:
-    """Progress written through pytest's terminal reporter (which writes past output capturing)."""
+    """Progress written through pytest's terminal reporter, with output capture suspended."""
 
     def write(text: str) -> None:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write(text)
-            reporter.flush()
+            with capture_suspended(config):  # seen now, not swallowed into the test's captured output
+                reporter.write(text)
+                reporter.flush()
 
     def live() -> bool:
         reporter = config.pluginmanager.get_plugin("terminalreporter")

@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 
 
+def capture_suspended(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """pytest's output capture suspended (nothing to do with -p no:capture)."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    return capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
+
+
 def say(config: pytest.Config, text: str, **markup: Any) -> None:
     """Write `text` as a line on pytest's terminal, now, whatever capture is active."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
-    capture = config.pluginmanager.get_plugin("capturemanager")  # absent with -p no:capture
-    suspended = capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext()
-    with suspended:
+    with capture_suspended(config):
         reporter.ensure_newline()
         reporter.write_line(text, **markup)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from pytest_hil.storage.bmap import Bmap
-from pytest_hil.storage.images import ImageError, compression_of, open_image
+from pytest_hil.storage.images import ImageError, compression_of, open_image, open_image_counted
 
 CHUNK = 4 * 1024 * 1024
 #: Granularity of zero skipping: an all-zero block of this size is left unwritten.
@@ -22,7 +22,9 @@ ZERO_BLOCK = 64 * 1024
 _ZEROS = bytes(CHUNK)
 _ZERO_BLOCK = bytes(ZERO_BLOCK)
 
-Progress = Callable[[int, int], None]
+#: `progress(done, total, share)`: bytes written, of how many (0: unknown), and the share of the image
+#: file read when that says more (a compressed image: its uncompressed size is unknown).
+Progress = Callable[[int, int, "float | None"], None]
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def write_image(
     capacity = target_size(target)
     block_device = capacity is not None
     flags = os.O_WRONLY | (0 if block_device else os.O_CREAT | os.O_TRUNC)
-    with open_image(image) as source:
+    source, compressed_read = open_image_counted(image)
+    with source:
         fd = os.open(target, flags, 0o644)
         try:
             if bmap is not None:
@@ -78,7 +81,7 @@ def write_image(
                     )
                 size, written = _write_bmap(source, fd, image, bmap, progress)
             else:
-                size, written = _write_all(source, fd, image, target, capacity, skip_zeros, progress)
+                size, written = _write_all(source, fd, image, target, capacity, skip_zeros, progress, compressed_read)
             if not block_device:
                 os.ftruncate(fd, size)  # the length of the image, also when its tail was skipped zeros
             os.fsync(fd)
@@ -96,11 +99,13 @@ def _write_all(
     capacity: int | None,
     skip_zeros: bool,
     progress: Progress | None,
+    compressed_read: Callable[[], int],
 ) -> tuple[int, int]:
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     offset = written = 0
     total = _size_hint(image)
+    file_size = image.stat().st_size
     while True:
         count = _read_full(source, view, image)
         if not count:
@@ -114,7 +119,7 @@ def _write_all(
             written += count
         offset += count
         if progress is not None:
-            progress(offset, total)
+            progress(offset, total, None if total else compressed_read() / max(file_size, 1))
 
 
 def _write_skipping_zeros(fd: int, buffer: bytearray, count: int, offset: int) -> int:
@@ -165,7 +170,7 @@ def _write_bmap(source: IO[bytes], fd: int, image: Path, bmap: Bmap, progress: P
             written += end - start
             position = end
             if progress is not None:
-                progress(written, bmap.mapped_bytes)
+                progress(written, bmap.mapped_bytes, None)
     return bmap.image_size, written
 
 
