@@ -220,3 +220,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.execute(f"DROP DATABASE IF EXISTS {database}")
         admin.execute(f"CREATE DATABASE {database}")
     yield base.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """The process-wide secret registry as before the test: one test's lab passwords (say `wrong`)
+    must not mask another test's messages."""
+    from pytest_hil.secrets import REGISTRY
+
+    saved = REGISTRY._values
+    yield
+    REGISTRY._values = saved

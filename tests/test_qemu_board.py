@@ -113,6 +113,13 @@ def test_reset_reboots_with_power_kept(shell: ConsoleShell, vm: Qemu) -> None:
     assert shell.run("echo after reset").stdout == "after reset\n"
 
 
+def test_a_reset_inside_a_test_is_followed_by_a_new_login(shell: ConsoleShell, vm: Qemu) -> None:
+    shell.run_check("echo before > /tmp/marker")
+    vm.reset()  # no waiting, no connect: the shell notices the reset by itself
+    result = shell.run("cat /tmp/marker; echo after reset")
+    assert result.stdout.endswith("after reset\n") and "before" not in result.stdout
+
+
 def test_a_missing_kernel_names_board_resource_and_setting(tmp_path: Path, qemu_kernel: Path) -> None:
     (tmp_path / "lab.yaml").write_text(qemu_lab_text(tmp_path / "vmlinuz-missing", tmp_path / "initrd"))
     lab = load_lab(tmp_path / "lab.yaml")

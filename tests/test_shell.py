@@ -11,6 +11,7 @@ import pytest
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import (
+    BootFailed,
     CommandFailed,
     CommandTimeout,
     ConsoleShell,
@@ -171,7 +172,7 @@ def test_no_prompt_power_cycles_once_then_gives_up_with_the_console_lines(make_s
     message = str(unreachable.value)
     assert "no login or shell prompt within 1 s (also after a power cycle)" in message
     assert "[hil] no shell within 1 s: power cycle" in message
-    assert message.endswith("[hil] power on (sim-power sim-s)\n\n")  # the last console lines: silence
+    assert message.endswith("[hil] power on (sim-power sim-s)")  # the last console lines: silence, no blank lines
 
 
 def test_a_prompt_that_never_matches_says_so(make_shell: MakeShell) -> None:
@@ -229,3 +230,29 @@ def test_a_shell_has_a_repr(shell: ConsoleShell) -> None:
 def test_output_that_looks_like_a_login_prompt_is_output(shell: ConsoleShell) -> None:
     result = shell.run("echo 'sim-s login: '; sleep 0.5; echo after")
     assert result.stdout == "sim-s login: \nafter\n" and result.exit_code == 0
+
+
+def test_a_power_cycle_inside_a_test_is_followed_by_a_new_login(make_shell: MakeShell) -> None:
+    board, shell = make_shell()
+    shell.connect()
+    assert shell.run("echo before").stdout == "before\n"
+    board.power.cycle(off_time=0.1)  # type: ignore[attr-defined]
+    started = time.monotonic()
+    assert shell.run("echo after; id -un").stdout == "after\nroot\n"
+    assert time.monotonic() - started < 5
+    assert "Login incorrect" not in board.logs.logs["console"].recent_lines(200)
+
+
+def test_a_board_that_cannot_boot_fails_at_once_with_the_line_that_says_so(
+    make_shell: MakeShell, write_lab: Callable[..., Path], tmp_path: Path
+) -> None:
+    board, shell = make_shell(**{"      console:": "      storage: {driver: sim-storage}\n      console:"})
+    board.storage  # noqa: B018 - an empty card goes in: the board has nothing to boot
+    started = time.monotonic()
+    with pytest.raises(BootFailed) as failed:
+        shell.connect()
+    assert time.monotonic() - started < 3
+    assert str(failed.value).startswith(
+        "board sim-s, resource console (shell): the board cannot boot: 'MMC: no bootable image on SD card'"
+    )
+    assert "\n\n\n" not in str(failed.value)

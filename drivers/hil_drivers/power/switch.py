@@ -33,7 +33,7 @@ class Switch(Power):
 
     def _set(self, on: bool) -> None:
         wanted = "on" if on else "off"
-        self.context.logs.note(f"[hil] power {wanted} ({self.describe()})")
+        self.context.logs.power_event(f"[hil] power {wanted} ({self.describe()})")
         reported = self._switch(on)
         if reported is None:
             reported = self._read()

@@ -98,7 +98,7 @@ class Qemu(StreamConsole, Power):
                 raise DriverError(f"{self.context}: disk: {path} does not exist (flash an image to it first?)")
         self.off()  # a process that died by itself leaves sockets and a folder behind
         self.folder = Path(tempfile.mkdtemp(prefix="hil-qemu-"))
-        self.context.logs.note(f"[hil] power on ({self.kind} {self.binary})")
+        self.context.logs.power_event(f"[hil] power on ({self.kind} {self.binary})")
         self.process = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -113,7 +113,7 @@ class Qemu(StreamConsole, Power):
     def off(self) -> None:
         process = self.process
         if process is not None:
-            self.context.logs.note(f"[hil] power off ({self.kind})")
+            self.context.logs.power_event(f"[hil] power off ({self.kind})")
             self.detach()
             self._quit(process)
         self.process = None
@@ -142,7 +142,7 @@ class Qemu(StreamConsole, Power):
         """Hard reset (QMP system_reset): the board boots again with power kept on."""
         if self.qmp is None or not self.state():
             raise DriverError(f"{self.context}: cannot reset: the board is off")
-        self.context.logs.note(f"[hil] reset ({self.kind})")
+        self.context.logs.power_event(f"[hil] reset ({self.kind})")
         self.qmp.execute("system_reset")
 
     def close(self) -> None:

@@ -65,11 +65,11 @@ class SimPower(Power):
         self.hardware = attach(options.board or context.board)
 
     def on(self) -> None:
-        self.context.logs.note(f"[hil] power on ({self.kind} {self.hardware.ident})")
+        self.context.logs.power_event(f"[hil] power on ({self.kind} {self.hardware.ident})")
         self.hardware.power_on(self.settings)
 
     def off(self) -> None:
-        self.context.logs.note(f"[hil] power off ({self.kind} {self.hardware.ident})")
+        self.context.logs.power_event(f"[hil] power off ({self.kind} {self.hardware.ident})")
         self.hardware.power_off()
 
     def state(self) -> bool:

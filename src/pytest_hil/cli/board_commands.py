@@ -18,7 +18,7 @@ from pytest_hil.board import Board
 from pytest_hil.cli.lab_commands import lab_path, load_or_report
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.shell import console_shell
+from pytest_hil.console.shell import console_shell, quote
 from pytest_hil.console.stream import StreamConsole
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power
@@ -91,7 +91,10 @@ def run_command(args: argparse.Namespace) -> int:
         try:
             shell = console_shell(board)
             shell.connect()
-            result = shell.run(" ".join(command), timeout=args.timeout)
+            # one argument is a shell command line (`hil run b -- 'dmesg | tail'`); several are a program
+            # and its arguments, kept apart as given (`hil run b -- sh -c 'echo out; exit 5'`)
+            line = command[0] if len(command) == 1 else " ".join(quote(part) for part in command)
+            result = shell.run(line, timeout=args.timeout)
         except HilError as error:
             print(f"hil: {error}", file=sys.stderr)
             return RUN_FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 import threading
 import time
@@ -191,10 +192,12 @@ class ConsoleLog:
         return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
 
     def recent_lines(self, lines: int = 50) -> str:
-        """The last lines the console printed, whether or not a test runs."""
+        """The last lines the console printed, whether or not a test runs (runs of blank lines, such
+        as a shell's nudges, as one)."""
         with self.lock:
             text = bytes(self.recent).decode(errors="replace")
-        return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
+        text = re.sub(r"\n(?:[ \t]*\n)+", "\n\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+        return "\n".join(text.split("\n")[-lines:]).strip("\n")
 
     def close(self) -> None:
         self.end_test()
@@ -225,6 +228,8 @@ class BoardLogs:
         #: Log files that could not be written, each reported once (taken by `take_problems`).
         self.problems: list[str] = []
         self._failures: set[int | None] = set()
+        #: Power changes and resets so far (see `power_event`).
+        self.power_events = 0
         self.logs: dict[str, ConsoleLog] = {}
         #: Logs of other traffic (CAN frames): per session and test like consoles, without notes.
         self.traces: dict[str, ConsoleLog] = {}
@@ -287,6 +292,12 @@ class BoardLogs:
     def attach(self, path: Path) -> None:
         """Attach a file to the running test's report (junit property, pytest-html extra)."""
         self.attachments.append(path)
+
+    def power_event(self, text: str) -> None:
+        """Note a power change or reset (`[hil] power off (...)`): a logged-in shell on this board
+        knows from `power_events` that it must log in again."""
+        self.power_events += 1
+        self.note(text)
 
     def note(self, text: str) -> None:
         """A line for every console log of the board (power changes, flashing), also for consoles

@@ -43,6 +43,10 @@ class ShellUnreachable(HilError):
     """No shell prompt could be reached; the board is broken for the rest of the session."""
 
 
+class BootFailed(ShellUnreachable):
+    """The console said the board cannot boot (a `shell.boot_failures` line): no use waiting."""
+
+
 class CommandTimeout(HilError):
     """A command outlived its timeout; it was interrupted and the shell is usable again."""
 
@@ -125,11 +129,16 @@ class ConsoleShell(Shell):
         self.prompt = re.compile(spec.prompt)
         self.login_prompt = re.compile(spec.login_prompt)
         self.password_prompt = re.compile(spec.password_prompt)
+        self.boot_failure = re.compile("|".join(f"(?:{pattern})" for pattern in spec.boot_failures) or "(?!)")
+        #: The board's power events when the shell last reached its prompt: another since means a reboot.
+        self.generation = -1
 
     # reaching a prompt
 
     def connect(self) -> None:
-        """Bring the console to a logged-in prompt: reuse one, log in, or power-cycle once and retry."""
+        """Bring the console to a logged-in prompt: reuse one, log in, or power-cycle once and retry.
+        `run` calls it by itself when the board was switched or reset since the last command; a board
+        whose console says it cannot boot (`shell.boot_failures`) fails at once with that line."""
         if self.power is not None and self.power.state() is False:
             self.power.on()
         if self._reach(self.spec.boot_timeout):
@@ -147,8 +156,15 @@ class ConsoleShell(Shell):
         )
 
     def _reach(self, within: float) -> bool:
+        reached = self._reach_prompt(within)
+        if reached:
+            self.generation = self.context.logs.power_events
+        return reached
+
+    def _reach_prompt(self, within: float) -> bool:
         deadline = time.monotonic() + within
         stale = self._drain()[-4096:]
+        self._check_boot(stale)
         prompts = list(self.login_prompt.finditer(stale))
         if prompts and not stale[prompts[-1].end() :].strip():
             self._log_in(deadline)  # sitting at a login prompt: answer it, no nudge needed
@@ -156,7 +172,9 @@ class ConsoleShell(Shell):
             return True
         self.console.sendline("")
         poked = True
-        patterns: list[Pattern] = [self.prompt, self.login_prompt, self.password_prompt, "Login incorrect"]
+        patterns: list[Pattern] = [
+            self.prompt, self.login_prompt, self.password_prompt, "Login incorrect", self.boot_failure
+        ]  # fmt: skip
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 found = self.console.expect(patterns, timeout=min(remaining, POKE_INTERVAL))
@@ -164,6 +182,8 @@ class ConsoleShell(Shell):
                 self.console.sendline("")
                 poked = True
                 continue
+            if found == 4:
+                self._check_boot(self.console.after)
             if found == 0:
                 return True
             if found == 1:
@@ -176,6 +196,14 @@ class ConsoleShell(Shell):
                 self.console.sendline("")
             poked = False
         return False
+
+    def _check_boot(self, text: str) -> None:
+        failed = self.boot_failure.search(text)
+        if failed:
+            raise BootFailed(
+                f"{self.context}: the board cannot boot: {failed[0].strip()!r} (shell.boot_failures); last "
+                f"console lines:\n{self.console.last_lines(20)}"
+            )
 
     def _drain(self) -> str:
         """What the board printed that nobody read yet: stale for prompts, telling for a login prompt."""
@@ -227,6 +255,10 @@ class ConsoleShell(Shell):
         and with control characters work; one that ends the shell raises `ShellLoggedOut` once the
         shell has logged in again."""
         timeout = self.spec.command_timeout if timeout is None else timeout
+        if self.generation != self.context.logs.power_events:  # switched or reset since: it rebooted
+            self.context.logs.note("[hil] the board was switched or reset: reaching its shell again")
+            self.echo_off = False
+            self.connect()
         tag = f"HIL{secrets.token_hex(4)}"
         try:
             pieces, word = command_lines(cmd, f"{tag}c")

@@ -358,6 +358,11 @@ class _Checker:
                 re.compile(getattr(shell, key))
             except re.error as error:
                 self.report((*path, key), f"not a valid regular expression: {error}")
+        for index, pattern in enumerate(shell.boot_failures):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                self.report((*path, "boot_failures", index), f"not a valid regular expression: {error}")
         return shell
 
 

@@ -47,6 +47,10 @@ class ShellSpec:
     login_prompt: str = r"(?<![Ll]ast )login: "  # not the "Last login: ..." line after a login
     password_prompt: str = r"[Pp]assword: ?"
     boot_timeout: float = field(default=120.0, metadata={"above": 0, "max": 86400})
+    #: Lines that say the board cannot boot: reaching the shell fails at once with the line.
+    boot_failures: list[str] = field(
+        default_factory=lambda: [r"Kernel panic - not syncing.*", r"MMC: no bootable image.*", r"No bootable device.*"]
+    )
     command_timeout: float = field(default=30.0, metadata={"above": 0, "max": 86400})
 
 
