@@ -1,7 +1,7 @@
 """Example conftest: the pytest-hil hooks a lab typically implements.
 
 Copy it next to your own suite. Run the suite with:
-    pytest --hil-lab conftest_examples/lab.yaml conftest_examples --junitxml=report.xml
+    pytest --hil-lab=conftest_examples/lab.yaml conftest_examples --junitxml=report.xml
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from pytest_hil import Board
 
-# The QEMU example has a lab of its own: pytest --hil-lab conftest_examples/qemu/lab.yaml conftest_examples/qemu
+# The QEMU example has a lab of its own: pytest --hil-lab=conftest_examples/qemu/lab.yaml conftest_examples/qemu
 # The flash-once recipe needs an image: see flash_once/conftest.py.
 collect_ignore = ["qemu", "flash_once"]
 

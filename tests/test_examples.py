@@ -16,7 +16,7 @@ EXAMPLES = Path(__file__).parent.parent / "conftest_examples"
 def test_the_example_suite_passes_on_the_simulated_lab(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLES, pytester.path / "examples")
     result = pytester.runpytest_subprocess(
-        "--hil-lab", "examples/lab.yaml", "examples", "-rs", "--junitxml=report.xml", "-p", "no:cacheprovider"
+        "--hil-lab=examples/lab.yaml", "examples", "-rs", "--junitxml=report.xml", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=18, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED * needs family=simboard and resource jtag: no board has it*"])
@@ -37,7 +37,7 @@ def test_the_qemu_example_boots_a_real_kernel(
 ) -> None:
     shutil.copytree(EXAMPLES / "qemu", pytester.path / "qemu", ignore=shutil.ignore_patterns("build"))
     monkeypatch.setenv("HIL_QEMU_KERNEL", str(qemu_kernel))
-    result = pytester.runpytest_subprocess("--hil-lab", "qemu/lab.yaml", "qemu", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--hil-lab=qemu/lab.yaml", "qemu", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
 
 
@@ -49,7 +49,7 @@ def test_the_flash_once_recipe_flashes_each_board_once_and_boots_it(
     firmware.write_bytes(lzma.compress(os.urandom(64 * 1024) + bytes(4 * 2**20)))
     monkeypatch.setattr("pytest_hil.progress.DELAY", 0.0)  # show the progress of this small image too
     result = pytester.runpytest_inprocess(
-        "--hil-lab", "examples/lab.yaml", "examples/flash_once", f"--firmware={firmware}",
+        "--hil-lab=examples/lab.yaml", "examples/flash_once", f"--firmware={firmware}",
         "--hil-log-dir=logs", "-p", "no:cacheprovider",
     )  # fmt: skip
     result.assert_outcomes(passed=3)

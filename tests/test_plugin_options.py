@@ -190,3 +190,75 @@ def test_board_filters_without_a_lab_are_a_usage_error(pytester: pytest.Pytester
     result.stderr.fnmatch_lines(
         [f"ERROR: {option.split('=')[0]} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB"]
     )
+
+
+def test_every_option_has_an_ini_key(pytester: pytest.Pytester, sim_lab: Path) -> None:
+    pytester.makeini(
+        f"""
+        [pytest]
+        hil_lab = {sim_lab.name}
+        hil_strict = true
+        hil_board = sim-b
+        hil_log_dir = ini-logs
+        hil_lease_timeout = 5
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.hil("family=rpi4")
+        def test_nobody_serves(board):
+            pass
+
+        def test_on_b(board, hil_artifacts):
+            assert board.name == "sim-b"
+            (hil_artifacts / "x.txt").write_text("x")
+        """
+    )
+    result = pytester.runpytest("-W", "error::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1, errors=1)  # hil_strict: the unservable test is an error, not a skip
+    assert list((pytester.path / "ini-logs").glob("*/x.txt"))
+    assert "Unknown config option" not in result.stdout.str()
+
+
+def test_o_sets_an_ini_key_without_a_warning(pytester: pytest.Pytester, sim_lab: Path) -> None:
+    pytester.makepyfile("import pytest\n\n@pytest.mark.hil('family=rpi4')\ndef test_x(board):\n    pass\n")
+    result = pytester.runpytest(f"--hil-lab={sim_lab}", "-o", "hil_strict=true", "-W", "error")
+    result.assert_outcomes(errors=1)
+
+
+def test_without_a_lab_named_selectors_in_markers_are_inert(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.hil("@arm")
+        def test_marked():
+            pass
+
+        def test_board(board):
+            pass
+
+        def test_plain():
+            pass
+        """
+    )
+    result = pytester.runpytest("-c", "/dev/null", "-rs")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*no lab file: pass --hil-lab*"])
+
+
+def test_the_space_form_of_hil_lab_outside_the_folder_is_a_clear_usage_error(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "labs"
+    elsewhere.mkdir()
+    (elsewhere / "lab.yaml").write_text(SIM_LAB)
+    (elsewhere / "pyproject.toml").write_text("[tool.pytest.ini_options]\naddopts = '-x'\n")
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-lab", str(elsewhere / "lab.yaml"), ".")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*write --hil-lab={elsewhere / 'lab.yaml'} (with '='): pytest reads*"])
+    fine = pytester.runpytest_subprocess(f"--hil-lab={elsewhere / 'lab.yaml'}", ".")
+    fine.assert_outcomes(passed=1)

@@ -2,7 +2,7 @@
 
 `pytest_hil_board_acquired` runs once per board and session, before the board's first test, so
 it is where a lab puts the firmware under test onto the board. Run with:
-    pytest --hil-lab conftest_examples/lab.yaml conftest_examples/flash_once --firmware IMAGE
+    pytest --hil-lab=conftest_examples/lab.yaml conftest_examples/flash_once --firmware=IMAGE
 IMAGE may be raw, .gz, .xz, .bz2 or .zst; a `.bmap` beside it is used. Flashing shows a progress
 bar when it takes more than a few seconds, and every step lands in the board's console log.
 """

@@ -1,6 +1,6 @@
 """Builds the QEMU board's initramfs (busybox, getty on ttyS0, a root login) before the first test.
 
-Run:  pytest --hil-lab conftest_examples/qemu/lab.yaml conftest_examples/qemu
+Run:  pytest --hil-lab=conftest_examples/qemu/lab.yaml conftest_examples/qemu
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--hil-plans-out", metavar="FILE", help=argparse.SUPPRESS)  # --hil-dist's collection pass
     parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
+    parser.addini("hil_board", "use only these boards", type="args", default=[])
+    parser.addini("hil_select", "use only boards matching this selector", default=None)
+    parser.addini("hil_strict", "a test no board can serve is an error", type="bool", default=False)
+    parser.addini("hil_log_dir", "console logs and artifacts (relative to the ini file)", default=None)
+    parser.addini("hil_log_timestamps", "stamp console log lines", type="bool", default=False)
+    parser.addini("hil_lease_url", "lease store URL", default=None)
+    parser.addini("hil_lease_timeout", "seconds to wait for a busy board", default=None)
+    parser.addini("hil_dist", "one pytest-xdist worker per leased board", type="bool", default=False)
+    parser.addini("hil_max_boards", "--hil-dist: lease at most this many boards", default=None)
 
 
 @dataclass(frozen=True)
@@ -85,20 +95,62 @@ class Settings:
 
 
 def read_settings(config: pytest.Config) -> Settings:
+    """The options: the command line, else the ini file (`hil_*` keys), else the environment."""
     lab, origin = _lab_path(config)
-    log_dir = config.getoption("hil_log_dir")
+    log_dir = config.getoption("hil_log_dir") or _ini_path(config, "hil_log_dir")
     return Settings(
         lab=lab,
         lab_origin=origin,
-        boards=tuple(config.getoption("hil_board") or ()),
-        select=config.getoption("hil_select"),
-        strict=bool(config.getoption("hil_strict")),
+        boards=tuple(config.getoption("hil_board") or config.getini("hil_board") or ()),
+        select=config.getoption("hil_select") or config.getini("hil_select") or None,
+        strict=bool(config.getoption("hil_strict") or config.getini("hil_strict")),
         log_dir=Path(log_dir).absolute() if log_dir else None,
-        log_timestamps=bool(config.getoption("hil_log_timestamps")),
-        lease_url=config.getoption("hil_lease_url") or os.environ.get(LEASE_URL_ENV) or None,
-        lease_timeout=config.getoption("hil_lease_timeout"),
-        dist=bool(config.getoption("hil_dist")),
-        max_boards=config.getoption("hil_max_boards"),
+        log_timestamps=bool(config.getoption("hil_log_timestamps") or config.getini("hil_log_timestamps")),
+        lease_url=config.getoption("hil_lease_url")
+        or config.getini("hil_lease_url")
+        or os.environ.get(LEASE_URL_ENV)
+        or None,
+        lease_timeout=_number(config, "hil_lease_timeout", float),
+        dist=bool(config.getoption("hil_dist") or config.getini("hil_dist")),
+        max_boards=_number(config, "hil_max_boards", int),
+    )
+
+
+def _ini_path(config: pytest.Config, name: str) -> Path | None:
+    value = config.getini(name)
+    if not value:
+        return None
+    base = config.inipath.parent if config.inipath else config.rootpath
+    return base / str(value)
+
+
+def _number(config: pytest.Config, name: str, kind: type[float] | type[int]) -> Any:
+    option = config.getoption(name)
+    if option is not None:
+        return option
+    value = config.getini(name)
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise pytest.UsageError(f"ini option {name} in {config.inipath}: {value!r} is not a number") from None
+
+
+def space_form_problem(config: pytest.Config) -> str | None:
+    """`--hil-lab PATH` (a space, not `=`) with PATH outside the current folder: pytest read PATH as a
+    test path before plugins were loaded and chose its rootdir and ini file from it."""
+    args = [str(arg) for arg in config.invocation_params.args]
+    if "--hil-lab" not in args[:-1]:
+        return None
+    value = Path(args[args.index("--hil-lab") + 1])
+    here = config.invocation_params.dir
+    resolved = (here / value).resolve()
+    if resolved.parent == here.resolve() or here.resolve() in resolved.parents:
+        return None
+    return (
+        f"write --hil-lab={value} (with '='): pytest reads '--hil-lab {value}' as a test path before its "
+        f"plugins load, and took {config.rootpath} as rootdir"
     )
 
 

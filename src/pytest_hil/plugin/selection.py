@@ -11,7 +11,7 @@ import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.lab.model import BoardSpec
-from pytest_hil.plugin.needs import MARKER, MarkerError, Needs, needs_of
+from pytest_hil.plugin.needs import FIXTURE_FLAG, MARKER, MarkerError, Needs, needs_of
 from pytest_hil.plugin.session import HilSession, hil_session
 
 #: The hidden fixture `each=True` parametrizes with board names.
@@ -52,15 +52,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     session = hil_session(config)
     errors = []
     for item in items:
+        if not session.active:  # markers stay inert: nothing to check them against (named selectors)
+            if item.get_closest_marker("hil") is not None or _requests_hil_fixtures(item):
+                item.add_marker(pytest.mark.skip(reason=NO_LAB))
+            continue
         try:
             needs = _needs(item, getattr(item, "fixturenames", ()), session)
         except MarkerError as error:
             errors.append(f"{item.nodeid}: {error}")
             continue
         if not needs.is_hil:
-            continue
-        if not session.active:
-            item.add_marker(pytest.mark.skip(reason=NO_LAB))
             continue
         assert session.lab is not None
         unknown = [name for name in (needs.board,) if name and name not in session.lab.boards]
@@ -81,6 +82,12 @@ def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs
     named = session.lab.selectors if session.lab else {}
     parametrized = frozenset(name.strip() for mark in node.iter_markers("parametrize") for name in _argnames(mark))
     return needs_of(node.iter_markers(MARKER), fixturenames, name2fixturedefs, named, parametrized)
+
+
+def _requests_hil_fixtures(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs if info is not None else {}
+    return any(getattr(defs[-1].func, FIXTURE_FLAG, None) for name, defs in definitions.items() if defs)
 
 
 def _argnames(mark: pytest.Mark) -> Sequence[str]:

@@ -17,7 +17,7 @@ from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
 from pytest_hil.leases import LeaseError
 from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
-from pytest_hil.plugin.options import Settings, read_settings
+from pytest_hil.plugin.options import Settings, read_settings, space_form_problem
 from pytest_hil.plugin.terminal import capture_suspended, say
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
@@ -158,6 +158,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "hil(selector=None, *, board=None, each=False, roles=None): run on a lab board matching the "
         "selector (e.g. 'family=rpi4,hdmi'), the named board, every matching board, or several boards by role",
     )
+    problem = space_form_problem(config)
+    if problem is not None:
+        raise pytest.UsageError(problem)
     settings = read_settings(config)
     session = HilSession(config, settings)
     config.stash[session_key] = session
