@@ -62,3 +62,72 @@ def test_ssh_comes_back_after_a_power_cycle_and_is_gone_while_off(board: Board) 
     power.off()
     with pytest.raises(DriverError, match=r"resource ssh: root@127.0.0.1:\d+: cannot connect|over SSH"):
         ssh.run("true")
+
+
+def test_relative_sftp_paths_are_relative_to_the_login_home(
+    board: Board, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    power, ssh = parts(board)
+    power.on()
+    (tmp_path / "payload.bin").write_bytes(b"relative")
+    ssh.put(tmp_path / "payload.bin", "payload.bin")
+    assert ssh.run("cat payload.bin").stdout == "relative"  # ssh.run runs in the home too
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["lab.yaml", "payload.bin"]
+
+
+@pytest.fixture
+def auto_board(write_lab: Callable[..., Path]) -> Iterator[Board]:
+    lab = load_lab(write_lab("""
+version: 1
+boards:
+  sim-s:
+    resources:
+      power: {driver: sim-power, boot_time: 0.1, password: pw-1234, ssh: true}
+      ssh: {driver: sim-ssh, reconnect_timeout: 3}
+"""))  # fmt: skip
+    board = Board(lab.boards["sim-s"], lab.path.parent)
+    yield board
+    assert board.close() == []
+
+
+def test_sim_ssh_finds_a_free_port_and_pins_the_host_key(auto_board: Board) -> None:
+    with socket.socket() as squatter:  # another program holds the port the example lab once fixed
+        squatter.bind(("127.0.0.1", 2201))
+        squatter.listen()
+        auto_board.power.on()  # type: ignore[attr-defined]
+        ssh = auto_board.ssh
+        assert isinstance(ssh, SshBoard)
+        assert ssh.run("id -un").stdout == "root\n"
+        assert ssh.endpoint().host_key is not None and ssh.endpoint().port != 2201
+
+
+def test_sim_ssh_says_when_the_board_is_off(auto_board: Board) -> None:
+    ssh = auto_board.ssh
+    assert isinstance(ssh, SshBoard)
+    with pytest.raises(DriverError, match=r"resource ssh: the simulated board sim-s is off"):
+        ssh.run("true")
+
+
+def test_a_fixed_ssh_port_in_use_is_a_clear_error(write_lab: Callable[..., Path]) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        lab = load_lab(
+            write_lab(
+                f"version: 1\nboards:\n  b:\n    resources:\n      power: {{driver: sim-power, ssh_port: {port}}}\n"
+            )
+        )
+        board = Board(lab.boards["b"], lab.path.parent)
+        try:
+            with pytest.raises(DriverError) as raised:
+                board.power.on()  # type: ignore[attr-defined]
+            assert board.power.state() is False  # type: ignore[attr-defined]
+        finally:
+            board.close()
+    assert str(raised.value) == (
+        f"board b, resource power: the board's SSH server cannot listen on 127.0.0.1:{port} (Address already in "
+        "use): another program uses it; choose another ssh_port, or write ssh: true for a free port (reached with "
+        "a sim-ssh resource)"
+    )

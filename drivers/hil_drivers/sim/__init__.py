@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from hil_drivers.sim.console import SimConsole
 from hil_drivers.sim.power import SimPower
+from hil_drivers.sim.ssh import SimSsh
 from hil_drivers.sim.storage import SimStorage
 from hil_drivers.sim.video import SimVideo
 from pytest_hil import hookimpl
@@ -14,4 +15,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [SimPower, SimConsole, SimStorage, SimVideo]
+    return [SimPower, SimConsole, SimStorage, SimVideo, SimSsh]

@@ -44,7 +44,7 @@ class FirmwareSettings:
     can_channel: str | None = None
     can_node: int = 1
     #: Loopback port of its SSH server (paramiko), up while powered.
-    ssh_port: int | None = None
+    ssh_port: int | None = None  # 0: a free port
 
 
 class Uart:
@@ -94,9 +94,17 @@ class SimBoardHardware:
         self.users = 0
 
     def power_on(self, settings: FirmwareSettings) -> None:
+        """Boot the firmware; an SSH port that is taken raises `OSError` before anything starts."""
         with self.lock:
             if self.powered:
                 return
+            if settings.ssh_port is not None:  # first: a taken port leaves the board off
+                from hil_drivers.sim.sshd import SimSshServer, shell_environment
+
+                environment = shell_environment(self.home, settings.username, self.screen)
+                self.sshd = SimSshServer(
+                    settings.ssh_port, settings.username, settings.password, self.home, environment
+                )
             self.powered = True
             self.generation += 1
             self.state = "booting"
@@ -135,13 +143,6 @@ class SimBoardHardware:
             if settings.can_channel:
                 self.ecu = Ecu(settings.can_channel, settings.can_node, identifiers(self.ident, self._software()))
                 self.ecu.start()
-            if settings.ssh_port:
-                from hil_drivers.sim.sshd import SimSshServer, shell_environment
-
-                environment = shell_environment(self.home, settings.username, self.screen)
-                self.sshd = SimSshServer(
-                    settings.ssh_port, settings.username, settings.password, self.home, environment
-                )
 
     def _follow_status(self, status: int, led_pin: str | None, generation: int) -> None:
         """Drive the LED line as the firmware reports its state: blinking while it boots, steady at the

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from hil_drivers.sim.hardware import FirmwareSettings, attach, detach
+from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext, Power
 
 
@@ -34,9 +36,13 @@ class SimPowerOptions:
         default=None, metadata={"help": "python-can virtual channel of its CAN node (heartbeat 0x700+node, UDS)"}
     )
     can_node: int = field(default=1, metadata={"help": "its CAN node id", "min": 1, "max": 127})
+    ssh: bool = field(
+        default=False,
+        metadata={"help": "run an SSH server on a free loopback port while powered (reach it with sim-ssh)"},
+    )
     ssh_port: int | None = field(
         default=None,
-        metadata={"help": "loopback port of its SSH server while powered (needs paramiko)", "min": 1, "max": 65535},
+        metadata={"help": "run the SSH server on this loopback port instead (needs paramiko)", "min": 1, "max": 65535},
     )
 
 
@@ -60,13 +66,21 @@ class SimPower(Power):
             boot_mode_pin=options.boot_mode_pin,
             can_channel=options.can_channel,
             can_node=options.can_node,
-            ssh_port=options.ssh_port,
+            ssh_port=options.ssh_port if options.ssh_port is not None else (0 if options.ssh else None),
         )
         self.hardware = attach(options.board or context.board)
 
     def on(self) -> None:
         self.context.logs.power_event(f"[hil] power on ({self.kind} {self.hardware.ident})")
-        self.hardware.power_on(self.settings)
+        try:
+            self.hardware.power_on(self.settings)
+        except OSError as error:
+            why = os.strerror(error.errno) if error.errno else str(error)
+            raise DriverError(
+                f"{self.context}: the board's SSH server cannot listen on 127.0.0.1:{self.settings.ssh_port} "
+                f"({why}): another program uses it; choose another ssh_port, or write ssh: true for a free port "
+                "(reached with a sim-ssh resource)"
+            ) from None
 
     def off(self) -> None:
         self.context.logs.power_event(f"[hil] power off ({self.kind} {self.hardware.ident})")

@@ -22,8 +22,8 @@ def host_key() -> paramiko.RSAKey:
 
 
 class _Login(paramiko.ServerInterface):  # type: ignore[misc] # paramiko is untyped
-    def __init__(self, username: str, password: str | None, run: Any) -> None:
-        self.username, self.password, self.run = username, password, run
+    def __init__(self, username: str, password: str | None, run: Any, home: str) -> None:
+        self.username, self.password, self.run, self.home = username, password, run, home
 
     def get_allowed_auths(self, username: str) -> str:
         return "password" if self.password is not None else "none"
@@ -45,9 +45,21 @@ class _Login(paramiko.ServerInterface):  # type: ignore[misc] # paramiko is unty
 
 
 class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
-    """SFTP on this machine's files: the simulated board's filesystem is the host's."""
+    """SFTP on this machine's files: the simulated board's filesystem is the host's; relative paths
+    are relative to the login's home, as with sshd."""
+
+    def __init__(self, server: _Login, *args: Any) -> None:
+        super().__init__(server, *args)
+        self.home = server.home
+
+    def _path(self, path: str) -> str:
+        return os.path.join(self.home, path) if not os.path.isabs(path) else path
+
+    def canonicalize(self, path: str) -> str:
+        return os.path.normpath(self._path(path or "."))
 
     def list_folder(self, path: str) -> Any:
+        path = self._path(path)
         try:
             return [
                 paramiko.SFTPAttributes.from_stat(os.stat(os.path.join(path, name)), name) for name in os.listdir(path)
@@ -56,6 +68,7 @@ class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
             return paramiko.SFTPServer.convert_errno(error.errno)
 
     def stat(self, path: str) -> Any:
+        path = self._path(path)
         try:
             return paramiko.SFTPAttributes.from_stat(os.stat(path))
         except OSError as error:
@@ -64,6 +77,7 @@ class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
     lstat = stat
 
     def open(self, path: str, flags: int, attr: Any) -> Any:
+        path = self._path(path)
         try:
             fd = os.open(path, flags, 0o644)
             mode = "rb" if flags & (os.O_WRONLY | os.O_RDWR) == 0 else ("r+b" if flags & os.O_RDWR else "wb")
@@ -74,6 +88,7 @@ class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
             return paramiko.SFTPServer.convert_errno(error.errno)
 
     def remove(self, path: str) -> int:
+        path = self._path(path)
         try:
             os.remove(path)
         except OSError as error:
@@ -82,11 +97,12 @@ class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
 
 
 class SimSshServer:
-    """Listens on 127.0.0.1:`port` until `stop()`."""
+    """Listens on 127.0.0.1:`port` (0: a free one, see `.port`) until `stop()`."""
 
     def __init__(self, port: int, username: str, password: str | None, home: str, environment: dict[str, str]) -> None:
         self.username, self.password, self.home, self.environment = username, password, home, environment
         self.listener = socket.create_server(("127.0.0.1", port), reuse_port=False)
+        self.port: int = self.listener.getsockname()[1]
         self.transports: list[paramiko.Transport] = []
         self.stopping = threading.Event()
         threading.Thread(target=self._accept, name=f"sim-sshd-{port}", daemon=True).start()
@@ -102,7 +118,7 @@ class SimSshServer:
             transport.set_subsystem_handler("sftp", paramiko.SFTPServer, _Files)
             self.transports.append(transport)
             try:
-                transport.start_server(server=_Login(self.username, self.password, self._run))
+                transport.start_server(server=_Login(self.username, self.password, self._run, self.home))
             except (paramiko.SSHException, EOFError, OSError):
                 transport.close()
 

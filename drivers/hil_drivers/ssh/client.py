@@ -70,13 +70,19 @@ class SshBoard(Ssh):
         self.forwards: list[LocalForward] = []
 
     def __str__(self) -> str:
-        return f"{self.options.username}@{self.options.host}:{self.options.port}"
+        endpoint = self.endpoint()
+        return f"{endpoint.username}@{endpoint.host}:{endpoint.port}"
+
+    def endpoint(self) -> SshOptions:
+        """Where and how to connect now (a driver whose board chooses its port at power-on overrides it)."""
+        options: SshOptions = self.options
+        return options
 
     # the connection
 
     def _connect(self) -> Any:
         paramiko = self.paramiko
-        options = self.options
+        options = self.endpoint()
         client = paramiko.SSHClient()
         if options.insecure_host_key:
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
