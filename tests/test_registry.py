@@ -61,3 +61,12 @@ def test_a_class_without_a_kind_is_refused() -> None:
         DriverLoadError, match=r"driver package nameless-pkg: .*Nameless.* is not a Driver subclass with a `kind`"
     ):
         registry.kinds()
+
+
+def test_the_errors_a_test_may_catch_come_from_the_package() -> None:
+    import pytest_hil
+
+    names = ["BootFailed", "CommandFailed", "CommandTimeout", "ConsoleClosed", "ConsoleTimeout", "LeaseLost",
+             "LoginRefused", "ShellLoggedOut", "ShellUnreachable", "DriverError", "DriverUnavailable"]  # fmt: skip
+    assert all(issubclass(getattr(pytest_hil, name), pytest_hil.HilError) for name in names)
+    assert set(names) <= set(pytest_hil.__all__)
