@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.console import ConsoleTimeout, StreamConsole
+from pytest_hil.errors import DriverUnavailable
 from pytest_hil.lab import load_lab
+from tests.conftest import REPO
 
 LAB = """
 version: 1
@@ -179,3 +182,37 @@ def test_read_output_is_not_matched_again(board: Board) -> None:
     console.sendline("echo three")
     console.expect(["two", "three"])
     assert console.match is not None and console.match.group(0) == "three"
+
+
+def test_a_missing_library_of_the_sim_board_skips_with_the_install_command(
+    write_lab: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "can", None)  # python-can is not installed
+    lab = load_lab(
+        write_lab("version: 1\nboards:\n  b:\n    resources:\n      power: {driver: sim-power, can_channel: c1}\n")
+    )
+    board = Board(lab.boards["b"], lab.path.parent)
+    try:
+        with pytest.raises(DriverUnavailable) as raised:
+            board.power  # noqa: B018
+    finally:
+        board.close()
+    assert str(raised.value) == (
+        "board b, resource power: the simulated board's options need can: pip install 'pytest-hil[sim]'"
+    )
+
+
+def test_every_extra_the_messages_name_exists_and_sim_brings_what_the_example_lab_uses() -> None:
+    import re
+
+    import tomllib
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    texts = [
+        path.read_text() for path in [*REPO.glob("src/**/*.py"), *REPO.glob("drivers/**/*.py"), REPO / "README.md"]
+    ]
+    named = {match for text in texts for match in re.findall(r"pytest-hil\[([a-z]+)\]", text)}
+    assert named <= set(extras), named - set(extras)
+    sim = " ".join(extras["sim"])
+    for package in ("gpiozero", "python-can", "can-isotp", "pillow", "imagehash", "paramiko"):
+        assert package in sim

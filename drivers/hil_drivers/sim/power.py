@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 
 from hil_drivers.sim.hardware import FirmwareSettings, attach, detach
-from pytest_hil.errors import DriverError
+from pytest_hil.errors import DriverError, DriverUnavailable
 from pytest_hil.interfaces import DriverContext, Power
 
 
@@ -68,6 +69,7 @@ class SimPower(Power):
             can_node=options.can_node,
             ssh_port=options.ssh_port if options.ssh_port is not None else (0 if options.ssh else None),
         )
+        _require(context, options)
         self.hardware = attach(options.board or context.board)
 
     def on(self) -> None:
@@ -91,3 +93,17 @@ class SimPower(Power):
 
     def close(self) -> None:
         detach(self.hardware)
+
+
+def _require(context: DriverContext, options: SimPowerOptions) -> None:
+    """The libraries the board's optional parts need, checked before it powers on (tests skip)."""
+    needs = {
+        "can": options.can_channel is not None,
+        "gpiozero": options.led_pin is not None or options.boot_mode_pin is not None,
+        "paramiko": options.ssh or options.ssh_port is not None,
+    }
+    missing = [module for module, needed in needs.items() if needed and importlib.util.find_spec(module) is None]
+    if missing:
+        raise DriverUnavailable(
+            f"{context}: the simulated board's options need {', '.join(missing)}: pip install 'pytest-hil[sim]'"
+        )
