@@ -113,3 +113,23 @@ def test_the_boot_mode_button_held_at_power_on_boots_recovery(make_board: Callab
     power.on()
     console.expect("login: ")
     assert "Boot mode" not in console.before
+
+
+def test_a_wait_sees_a_pulse_of_one_millisecond(make_board: Callable[[str], Board], mock_pins: MockFactory) -> None:
+    import threading
+
+    board = make_board("      irq: {driver: gpio, pin: '23', direction: input, pin_factory: mock}\n")
+    irq = line(board, "irq")
+    pin = mock_pins.pin(23)
+
+    def pulse() -> None:
+        pin.drive_high()
+        time.sleep(0.001)
+        pin.drive_low()
+
+    for _ in range(20):  # a 2 ms poll would miss most of them
+        timer = threading.Timer(0.01, pulse)
+        timer.start()
+        assert irq.wait_for_active(timeout=2) is True
+        timer.join()
+        assert irq.wait_for_inactive(timeout=2) is True

@@ -55,7 +55,7 @@ class GpioLine(Gpio):
         except GPIOZeroError as error:
             raise DriverError(f"{context}: pin {options.pin}: {error}") from None
         self.edges = {"rising": 0, "falling": 0}
-        self.edges_lock = threading.Lock()
+        self.edges_lock = threading.Condition()  # notified on every edge: waits wake on gpiozero's events
         if options.direction == "input":
             self.device.when_activated = lambda: self._count("rising")
             self.device.when_deactivated = lambda: self._count("falling")
@@ -63,6 +63,7 @@ class GpioLine(Gpio):
     def _count(self, edge: str) -> None:
         with self.edges_lock:
             self.edges[edge] += 1
+            self.edges_lock.notify_all()
 
     def _output(self, action: str) -> Any:
         if self.options.direction != "output":
@@ -97,11 +98,20 @@ class GpioLine(Gpio):
         return self._wait(0, timeout)
 
     def _wait(self, wanted: int, timeout: float | None) -> bool:
+        """Woken by gpiozero's edge events, so a pulse shorter than any polling interval is seen: the
+        line is in the wanted state, or went through it since the wait began."""
+        edge = "rising" if wanted else "falling"
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.value != wanted:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
+        with self.edges_lock:
+            start = self.edges[edge]
+            while self.value != wanted and self.edges[edge] == start:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self.options.direction == "input":
+                    self.edges_lock.wait(remaining)
+                else:  # an output changes only when we drive it: nothing to wait for but the clock
+                    self.edges_lock.wait(min(remaining, 0.01) if remaining is not None else 0.01)
         return True
 
     def count_edges(self, window: float, edge: Literal["rising", "falling", "both"] = "rising") -> int:
