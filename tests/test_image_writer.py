@@ -7,6 +7,8 @@ import gzip
 import hashlib
 import lzma
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import IO
@@ -104,7 +106,7 @@ def test_a_bmap_checksum_mismatch_fails(raw_image: Path, tmp_path: Path) -> None
     data = bytearray(raw_image.read_bytes())
     data[128 * MIB + 100] ^= 0xFF
     changed.write_bytes(data)
-    with pytest.raises(ImageError, match=rf"image {changed}: blocks \d+-\d+ do not match the bmap's checksum"):
+    with pytest.raises(ImageError, match=rf"image {changed}: blocks \d+-\d+ do not match the bmap's sha256 checksum"):
         write_image(changed, tmp_path / "target", bmap=bmap)
 
 
@@ -161,3 +163,83 @@ def test_progress_is_reported(raw_image: Path, tmp_path: Path) -> None:
     write_image(raw_image, tmp_path / "target", progress=lambda done, total, share: seen.append((done, total)))
     assert seen[-1] == (SIZE_MIB * MIB, SIZE_MIB * MIB)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def small_image(tmp_path: Path) -> Path:
+    path = tmp_path / "small.img"
+    path.write_bytes(os.urandom(64 * 1024) + bytes(128 * 1024) + os.urandom(40 * 1024))
+    return path
+
+
+def bmap_1x(image: Path, dest: Path, checksums: str = "right") -> None:
+    """A bmap in format 1.3 (bmaptool before 3.0): `sha1=` on each range, `BmapFileSHA1`."""
+    data = image.read_bytes()
+    block = 4096
+    ranges = [(0, 15), (48, 57)]  # the two data parts of `small_image`
+    body = ""
+    for first, last in ranges:
+        digest = hashlib.sha1(data[first * block : (last + 1) * block]).hexdigest()
+        body += f'        <Range sha1="{digest if checksums == "right" else "0" * 40}"> {first}-{last} </Range>\n'
+    text = (
+        '<?xml version="1.0" ?>\n<bmap version="1.3">\n'
+        f"    <ImageSize> {len(data)} </ImageSize>\n    <BlockSize> {block} </BlockSize>\n"
+        f"    <BlocksCount> {len(data) // block} </BlocksCount>\n    <MappedBlocksCount> 26 </MappedBlocksCount>\n"
+        f"    <BmapFileSHA1> {'0' * 40} </BmapFileSHA1>\n    <BlockMap>\n{body}    </BlockMap>\n</bmap>\n"
+    )
+    dest.write_text(text.replace("0" * 40, hashlib.sha1(text.encode()).hexdigest(), 1))
+
+
+def test_a_bmap_1x_file_has_its_sha1_ranges_checked(tmp_path: Path) -> None:
+    image = small_image(tmp_path)
+    bmap_1x(image, tmp_path / "small.img.bmap")
+    bmap = read_bmap(tmp_path / "small.img.bmap")
+    assert bmap.checksum_type == "sha1" and all(r.checksum for r in bmap.ranges)
+    write_image(image, tmp_path / "target", bmap=bmap)
+    assert (tmp_path / "target").read_bytes() == image.read_bytes()
+    changed = tmp_path / "changed.img"
+    data = bytearray(image.read_bytes())
+    data[100] ^= 0xFF
+    changed.write_bytes(data)
+    with pytest.raises(ImageError, match=r"blocks 0-15 do not match the bmap's sha1 checksum"):
+        write_image(changed, tmp_path / "target", bmap=bmap)
+
+
+def test_ranges_with_all_zero_checksums_are_refused(tmp_path: Path) -> None:
+    image = small_image(tmp_path)
+    bmap_1x(image, tmp_path / "small.img.bmap", checksums="zeros")
+    with pytest.raises(ImageError, match=r"blocks 0-15 do not match the bmap's sha1 checksum"):
+        write_image(image, tmp_path / "target", bmap=read_bmap(tmp_path / "small.img.bmap"))
+
+
+def test_an_unknown_checksum_type_is_refused_naming_the_file(raw_image: Path, tmp_path: Path) -> None:
+    path = tmp_path / "disk.img.bmap"
+    write_bmap(raw_image, path)
+    text = path.read_text()
+    start = text.index("<BmapFileChecksum>")
+    end = text.index("</BmapFileChecksum>")
+    path.write_text((text[:start] + text[end + len("</BmapFileChecksum>") :]).replace("sha256", "md5", 1))
+    with pytest.raises(ImageError) as raised:
+        read_bmap(path)
+    assert str(raised.value) == (
+        f"bmap {path}: checksum type 'md5' is not one this writer checks (sha1, sha256): its ranges would go unchecked"
+    )
+
+
+bmaptool = shutil.which("bmaptool")
+
+
+@pytest.mark.skipif(bmaptool is None and not os.environ.get("CI"), reason="bmaptool not installed (.ci/stand-ins)")
+def test_bmap_files_work_both_ways_with_bmaptool(tmp_path: Path) -> None:
+    image = small_image(tmp_path)
+    subprocess.run(["bmaptool", "create", "-o", str(tmp_path / "theirs.bmap"), str(image)], check=True)
+    theirs = read_bmap(tmp_path / "theirs.bmap")
+    write_image(image, tmp_path / "ours-target", bmap=theirs, verify=True)
+    assert (tmp_path / "ours-target").read_bytes() == image.read_bytes()
+    write_bmap(image, tmp_path / "ours.bmap")
+    (tmp_path / "their-target").write_bytes(b"")
+    subprocess.run(
+        ["bmaptool", "copy", "--bmap", str(tmp_path / "ours.bmap"), str(image), str(tmp_path / "their-target")],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "their-target").read_bytes() == image.read_bytes()

@@ -9,10 +9,13 @@ from pathlib import Path
 
 from pytest_hil.storage.images import ImageError
 
+#: Checksums a range may carry: bmap 1.x files use sha1 (a `sha1=` attribute), 2.x name theirs.
+CHECKSUM_TYPES = ("sha1", "sha256")
+
 
 @dataclass(frozen=True)
 class BmapRange:
-    """Blocks `first`..`last` (inclusive) and the sha256 of their bytes, if the bmap gives it."""
+    """Blocks `first`..`last` (inclusive) and the checksum of their bytes (the bmap's ChecksumType)."""
 
     first: int
     last: int
@@ -44,13 +47,19 @@ def read_bmap(path: Path) -> Bmap:
         ranges = []
         for element in root.iterfind("BlockMap/Range"):
             first, _, last = (element.text or "").strip().partition("-")
-            ranges.append(BmapRange(int(first), int(last or first), element.get("chksum")))
+            checksum = element.get("chksum") or element.get("sha1")  # 2.x, 1.x
+            ranges.append(BmapRange(int(first), int(last or first), checksum.strip() if checksum else None))
     except (ET.ParseError, ValueError) as error:
         raise ImageError(f"bmap {path}: not a valid bmap file: {error}") from None
+    if checksum_type not in CHECKSUM_TYPES:
+        raise ImageError(
+            f"bmap {path}: checksum type {checksum_type!r} is not one this writer checks "
+            f"({', '.join(CHECKSUM_TYPES)}): its ranges would go unchecked"
+        )
     declared = root.findtext("BmapFileChecksum") or root.findtext("BmapFileSHA1")
     if declared:
         blanked = text.replace(declared.strip().encode(), b"0" * len(declared.strip()))
-        actual = hashlib.new(checksum_type if checksum_type in hashlib.algorithms_available else "sha256", blanked)
+        actual = hashlib.new(checksum_type, blanked)
         if actual.hexdigest() != declared.strip():
             raise ImageError(f"bmap {path}: the file's own checksum does not match (edited or truncated?)")
     return Bmap(image_size, block_size, tuple(ranges), checksum_type)

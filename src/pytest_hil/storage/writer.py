@@ -150,7 +150,7 @@ def _write_bmap(source: IO[bytes], fd: int, image: Path, bmap: Bmap, progress: P
             start = mapped.first * bmap.block_size
             end = min((mapped.last + 1) * bmap.block_size, bmap.image_size)
             _skip(source, start - position, image)
-            digest = hashlib.sha256()
+            digest = hashlib.new(bmap.checksum_type)
             hashing: Future[None] | None = None
             offset = start
             while offset < end:
@@ -165,8 +165,11 @@ def _write_bmap(source: IO[bytes], fd: int, image: Path, bmap: Bmap, progress: P
                 offset += len(chunk)
             if hashing is not None:
                 hashing.result()
-            if mapped.checksum and bmap.checksum_type == "sha256" and digest.hexdigest() != mapped.checksum:
-                raise ImageError(f"image {image}: blocks {mapped.first}-{mapped.last} do not match the bmap's checksum")
+            if mapped.checksum and digest.hexdigest() != mapped.checksum.lower():
+                raise ImageError(
+                    f"image {image}: blocks {mapped.first}-{mapped.last} do not match the bmap's "
+                    f"{bmap.checksum_type} checksum"
+                )
             written += end - start
             position = end
             if progress is not None:
