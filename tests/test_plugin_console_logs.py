@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -120,6 +121,9 @@ def test_log_timestamps_prefix_each_line(pytester: pytest.Pytester, lab: Path) -
     lines = log.read_text().splitlines()
     assert all(line.startswith("[") and line[11:13] == "] " for line in lines if line)
     assert any(line.endswith("] stamped\r") or line.endswith("] stamped") for line in lines)
+    opened = lines[0].split("] ", 1)[1]  # the wall-clock anchor, to line the log up with candump's epoch times
+    assert opened.startswith("[hil] log opened 20") and " (epoch " in opened
+    assert abs(float(opened.split("(epoch ")[1].split(")")[0]) - time.time()) < 120
 
 
 def test_an_unreachable_board_is_broken_for_the_rest_of_the_session(pytester: pytest.Pytester, lab: Path) -> None:

@@ -189,3 +189,20 @@ def test_drivers_are_created_lazily_and_closed_when_the_session_ends(pytester: p
     from hil_drivers.sim import hardware
 
     assert hardware._bench == {}, "closing the drivers unplugged the simulated board"
+
+
+def test_console_logs_are_gitlab_attachments_in_system_out(pytester: pytest.Pytester, sim_lab: Path) -> None:
+    root = junit(pytester, sim_lab, "def test_x(pmic, power):\n    power.on()\n\ndef test_plain():\n    pass\n")
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    logs = [value for name, value in properties(cases["test_x"]) if name == "hil.console_log"]
+    out = cases["test_x"].findtext("system-out") or ""
+    assert logs and out.splitlines() == [f"[[ATTACHMENT|{path}]]" for path in logs]
+    assert cases["test_plain"].find("system-out") is None
+
+
+def test_console_logs_are_linked_from_pytest_html(pytester: pytest.Pytester, sim_lab: Path) -> None:
+    pytest.importorskip("pytest_html")
+    pytester.makepyfile("def test_x(pmic, power):\n    power.on()\n")
+    pytester.runpytest(f"--hil-lab={sim_lab}", "--html=report.html", "--self-contained-html").assert_outcomes(passed=1)
+    html = (pytester.path / "report.html").read_text()
+    assert "sim-b.pmic.log" in html and "file://" in html

@@ -75,6 +75,10 @@ class _LogFile:
         self.timestamps = timestamps
         self.started = time.monotonic()
         self.at_line_start = True
+        if timestamps and self.file is not None:  # the wall-clock time of 0.000000, to line logs up
+            wall = time.time()
+            opened = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{int(wall % 1 * 1e6):06d}Z"
+            self.write(f"[hil] log opened {opened} (epoch {wall:.6f}): stamps are seconds since then\n".encode())
 
     def write(self, data: bytes) -> None:
         if self.file is None:

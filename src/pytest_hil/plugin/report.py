@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -21,6 +23,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     serving = item.stash.get(serving_key, None)
+    if report.when == "teardown":
+        _html_links(report, [Path(str(v)) for name, v in item.user_properties if name == "hil.console_log"])
     if serving is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
         return
     _attach_files(item, report, serving)
@@ -65,6 +69,17 @@ def _html_image(report: pytest.TestReport, path: Path) -> None:
     report.extras = [*getattr(report, "extras", []), image]  # type: ignore[attr-defined]
 
 
+def _html_links(report: pytest.TestReport, logs: list[Path]) -> None:
+    """Links to the test's console logs in pytest-html's report, when it is there."""
+    try:
+        from pytest_html import extras
+    except ImportError:
+        return
+    links = [extras.url(path.absolute().as_uri(), name=path.name) for path in logs]
+    if links:
+        report.extras = [*getattr(report, "extras", []), *links]  # type: ignore[attr-defined]
+
+
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
     """The last 50 lines of each console (and trace: CAN frames) during this test, into the failure
     (terminal and junit)."""
@@ -82,3 +97,30 @@ def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) 
                 addsection(title, text)
             else:
                 report.sections.append((title, text))
+
+
+class JunitAttachments:
+    """GitLab shows a test's files from `[[ATTACHMENT|path]]` lines in its junit system-out: one per
+    console log and picture, added before the junit writer closes the test case."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        paths = [str(v) for name, v in report.user_properties if name in ("hil.console_log", "hil.attachment")]
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if not paths or xml is None:
+            return
+        node = ElementTree.Element("system-out")
+        node.text = "".join(f"[[ATTACHMENT|{path}]]\n" for path in dict.fromkeys(paths))
+        with contextlib.suppress(AttributeError):  # a junit writer of another shape: the properties remain
+            xml.node_reporter(report).append(node)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(JunitAttachments(config), "hil-junit-attachments")
