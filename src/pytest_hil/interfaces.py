@@ -200,8 +200,8 @@ class Video(Driver):
     def assert_matches(
         self,
         reference: Any,
-        max_distance: int = 5,
-        hash: Any = "phash",
+        max_distance: int | None = None,
+        hash: Any = "blocks",
         region: tuple[int, int, int, int] | None = None,
     ) -> None: ...
 
@@ -210,8 +210,8 @@ class Video(Driver):
         self,
         reference: Any,
         timeout: float = 10.0,
-        max_distance: int = 5,
-        hash: Any = "phash",
+        max_distance: int | None = None,
+        hash: Any = "blocks",
         region: tuple[int, int, int, int] | None = None,
         interval: float = 0.2,
     ) -> Image: ...

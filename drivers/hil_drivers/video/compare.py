@@ -1,4 +1,14 @@
-"""Comparing a frame with a reference by perceptual hash, and the pictures that explain a mismatch."""
+"""Comparing a frame with a reference, and the pictures that explain a mismatch.
+
+The default method, `blocks`, blurs both pictures a little (radius 3 px), divides them into a grid
+of 32 x 24 cells and counts the cells whose mean colour differs by more than 32 (of 255) in any
+channel: the distance is that count. It sees what a person sees on a console screen: a line of text
+that appears, goes or changes, a colour bar, a dialog; it ignores JPEG artefacts, sensor noise and a
+shift of a few pixels. It misses changes within one cell too small or faint to move the cell's mean
+by 32 (one character replaced by a similar one, a dim pixel): compare a `region` for those. The
+perceptual hashes (`phash`, `ahash`, `dhash`, `whash`, `colorhash`) see the overall picture and
+miss small text on a uniform screen (a login screen and a shell screen can hash alike).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # Pillow is imported when frames are compared, so drivers load without it
     from PIL import Image
 
-HashKind = Literal["phash", "ahash", "dhash", "whash", "colorhash"]
+HashKind = Literal["blocks", "phash", "ahash", "dhash", "whash", "colorhash"]
+#: The distance each method accepts by default: no differing cell for `blocks` but noise's one or two.
+DEFAULT_MAX_DISTANCE: dict[str, int] = {"blocks": 2, "phash": 5, "ahash": 5, "dhash": 5, "whash": 5, "colorhash": 5}
+GRID = (32, 24)
+BLUR = 3
+CELL_THRESHOLD = 32
 Region = tuple[int, int, int, int]
 
 
@@ -39,8 +54,31 @@ def frame_hash(image: Image.Image, kind: HashKind, region: Region | None) -> Any
 
 
 def distance(actual: Image.Image, reference: Image.Image, kind: HashKind, region: Region | None) -> int:
-    """Hamming distance of the two images' hashes (0: the same picture to this hash)."""
+    """How far apart two pictures are: differing cells for `blocks`, else the Hamming distance of
+    their hashes (0: the same picture to this method)."""
+    if kind == "blocks":
+        return differing_cells(actual, reference, region)
     return int(frame_hash(actual, kind, region) - frame_hash(reference, kind, region))
+
+
+def differing_cells(actual: Image.Image, reference: Image.Image, region: Region | None) -> int:
+    """The `blocks` distance (see the module's docstring)."""
+    from PIL import Image, ImageChops, ImageFilter
+
+    actual = actual.convert("RGB")
+    reference = reference.convert("RGB").resize(actual.size) if reference.size != actual.size else reference
+    if region is not None:
+        actual, reference = actual.crop(region), reference.convert("RGB").crop(region)
+
+    def cells(picture: Image.Image) -> Image.Image:
+        return picture.convert("RGB").filter(ImageFilter.GaussianBlur(BLUR)).resize(GRID, Image.Resampling.BOX)
+
+    difference = ImageChops.difference(cells(actual), cells(reference))
+    red, green, blue = (
+        channel.point(lambda value: 255 if value > CELL_THRESHOLD else 0) for channel in difference.split()
+    )
+    differing = ImageChops.lighter(ImageChops.lighter(red, green), blue)  # any channel over the threshold
+    return int(differing.histogram()[255])
 
 
 def side_by_side(actual: Image.Image, reference: Image.Image, region: Region | None) -> Image.Image:

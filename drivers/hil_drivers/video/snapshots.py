@@ -7,7 +7,7 @@ import importlib.util
 import time
 from typing import TYPE_CHECKING, Any
 
-from hil_drivers.video.compare import HashKind, Region, distance, load, save_mismatch
+from hil_drivers.video.compare import DEFAULT_MAX_DISTANCE, HashKind, Region, distance, load, save_mismatch
 from pytest_hil.errors import DriverError, DriverUnavailable, HilError
 from pytest_hil.interfaces import DriverContext, Video
 
@@ -37,12 +37,14 @@ class SnapshotVideo(Video):
     def assert_matches(
         self,
         reference: Any,
-        max_distance: int = 5,
-        hash: HashKind = "phash",
+        max_distance: int | None = None,
+        hash: HashKind = "blocks",
         region: Region | None = None,
     ) -> None:
-        """The current frame is within `max_distance` of `reference` (a path or an image) by `hash`,
-        optionally over `region` = (left, top, right, bottom)."""
+        """The current frame is within `max_distance` of `reference` (a path or an image) by `hash`
+        (default: the `blocks` comparison, at most 2 differing cells; the hashes: 5 bits), optionally
+        over `region` = (left, top, right, bottom)."""
+        max_distance = DEFAULT_MAX_DISTANCE[hash] if max_distance is None else max_distance
         expected = self._reference(reference)
         actual = self.snapshot()
         found = distance(actual, expected, hash, region)
@@ -53,12 +55,13 @@ class SnapshotVideo(Video):
         self,
         reference: Any,
         timeout: float = 10.0,
-        max_distance: int = 5,
-        hash: HashKind = "phash",
+        max_distance: int | None = None,
+        hash: HashKind = "blocks",
         region: Region | None = None,
         interval: float = 0.2,
     ) -> Image.Image:
         """Take frames every `interval` seconds until one matches; returns it, fails after `timeout`."""
+        max_distance = DEFAULT_MAX_DISTANCE[hash] if max_distance is None else max_distance
         expected = self._reference(reference)
         deadline = time.monotonic() + timeout
         while True:
