@@ -126,7 +126,9 @@ def test_a_megabyte_of_output(shell: ConsoleShell) -> None:
 
 
 def test_kernel_messages_do_not_corrupt_exit_codes(make_shell: MakeShell) -> None:
-    board, shell = make_shell(kernel_messages=0.003)
+    board, shell = make_shell(
+        kernel_messages=0.003, **{"command_timeout: 10": "command_timeout: 10, quiet_kernel: false"}
+    )
     shell.connect()
     for code in range(40):
         result = shell.run(f"echo line-{code}; (exit {code})")
@@ -256,3 +258,21 @@ def test_a_board_that_cannot_boot_fails_at_once_with_the_line_that_says_so(
         "board sim-s, resource console (shell): the board cannot boot: 'MMC: no bootable image on SD card'"
     )
     assert "\n\n\n" not in str(failed.value)
+
+
+def test_the_console_log_level_is_quieted_after_login(make_shell: MakeShell) -> None:
+    board, shell = make_shell(kernel_messages=0.005)
+    shell.connect()
+    outputs = [shell.run(f"echo line-{n}").stdout for n in range(150)]
+    assert outputs == [f"line-{n}\n" for n in range(150)]  # not one kernel line among them
+    log = board.logs.logs["console"].recent_lines(400)
+    assert "heartbeat" not in log.split("Last login")[-1].split("line-0")[-1]
+
+
+def test_quiet_kernel_false_keeps_kernel_messages_on_the_console(make_shell: MakeShell) -> None:
+    board, shell = make_shell(
+        kernel_messages=0.005, **{"command_timeout: 10": "command_timeout: 10, quiet_kernel: false"}
+    )
+    shell.connect()
+    shell.run("sleep 0.3")
+    assert "heartbeat" in board.logs.logs["console"].recent_lines(50)

@@ -129,20 +129,50 @@ def run_shell(config: dict[str, object], image: dict[str, str] | None) -> None:
     }
     if image is not None:  # what the running system knows of the image it booted
         environment.update(HIL_BOOT_IMAGE=image["name"], HIL_BOOT_SHA256=image["sha256"])
+    environment["PATH"] = f"{_board_tools(home)}:{environment['PATH']}"
     write("Last login: on ttyS0\n")
     # +m: no job control, so the shell and its commands stay in the firmware's process group and
     # power-off (a kill of that group) takes them all, as cutting the supply would.
     subprocess.call(["/bin/sh", "+m", "-i"], cwd=home, env=environment)
 
 
-def kernel_messages(interval: float) -> None:
-    """Print kernel-style lines at random moments, as a real kernel does into a busy console."""
+#: The console log level, as `dmesg -n LEVEL` sets it on a Linux board: kernel lines go to the
+#: console only while it is above 4 (their level here). Kept in a file of the board's home.
+LOGLEVEL_FILE = ".console-loglevel"
+
+
+def _board_tools(home: str) -> str:
+    """A folder with the board's own `dmesg`: `dmesg -n LEVEL` sets the simulated console log level
+    (the host's kernel is never touched); other uses print the kernel lines so far."""
+    folder = os.path.join(home, ".board-bin")
+    os.makedirs(folder, exist_ok=True)
+    script = os.path.join(folder, "dmesg")
+    with open(script, "w") as file:
+        file.write(
+            "#!/bin/sh\n"
+            f'if [ "$1" = -n ] && [ -n "$2" ]; then echo "$2" > "$HOME/{LOGLEVEL_FILE}"; exit 0; fi\n'
+            "echo '[    0.000000] Booting Linux on physical CPU 0x0'\n"
+        )
+    os.chmod(script, 0o755)
+    return folder
+
+
+def kernel_messages(interval: float, home: str) -> None:
+    """Print kernel-style lines at random moments, as a real kernel does into a busy console, while
+    the console log level lets them through (`dmesg -n 1` quiets them)."""
     started = time.monotonic()
     count = 0
+    level_file = os.path.join(home, LOGLEVEL_FILE)
     while True:
         time.sleep(interval)
         count += 1
-        write(f"[{time.monotonic() - started:12.6f}] hil-sim: heartbeat {count}\n")
+        try:
+            with open(level_file) as file:
+                level = int(file.read().strip() or 7)
+        except (OSError, ValueError):
+            level = 7
+        if level > 4:
+            write(f"[{time.monotonic() - started:12.6f}] hil-sim: heartbeat {count}\n")
 
 
 def main() -> None:
@@ -156,7 +186,9 @@ def main() -> None:
         while True:  # a board with an empty card hangs in its boot loader
             time.sleep(3600)
     if config["kernel_messages"]:
-        threading.Thread(target=kernel_messages, args=(config["kernel_messages"],), daemon=True).start()
+        messages = threading.Thread(target=kernel_messages, args=(config["kernel_messages"], config["home"]))
+        messages.daemon = True
+        messages.start()
     while True:
         report(config, "ready")
         if login(config):

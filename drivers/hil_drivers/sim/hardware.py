@@ -109,6 +109,7 @@ class SimBoardHardware:
             self.generation += 1
             self.state = "booting"
             self.screen.unlink(missing_ok=True)
+            (Path(self.home) / firmware.LOGLEVEL_FILE).unlink(missing_ok=True)  # a boot resets the log level
             self.uarts[1].write_board_side("[pmic] power on\n")
             console = self.uarts[0]
             console.wake()

@@ -267,7 +267,8 @@ class ConsoleShell(Shell):
         # Echo off spares every command its echo and line editing's redraws: 10x faster on a busybox
         # shell under QEMU. Sent as a short line of its own just ahead of the first command after a
         # login, it costs no round trip, and that command's long line is no longer echoed either.
-        setup = [] if self.echo_off else ["stty -echo 2>/dev/null"]
+        quiet = "; dmesg -n 1 2>/dev/null" if self.spec.quiet_kernel else ""
+        setup = [] if self.echo_off else [f"stty -echo 2>/dev/null{quiet}"]
         self.echo_off = True
         started = time.monotonic()
         run = f"printf '%s%s\\n' {tag} S; eval {word}; printf '%s%s %d\\n' {tag} E $?"

@@ -47,6 +47,9 @@ class ShellSpec:
     login_prompt: str = r"(?<![Ll]ast )login: "  # not the "Last login: ..." line after a login
     password_prompt: str = r"[Pp]assword: ?"
     boot_timeout: float = field(default=120.0, metadata={"above": 0, "max": 86400})
+    #: After login, `dmesg -n 1`: kernel messages stop interrupting the console (and command output);
+    #: they stay in the kernel's log (`dmesg`). False keeps them on the console and in its log.
+    quiet_kernel: bool = True
     #: Lines that say the board cannot boot: reaching the shell fails at once with the line.
     boot_failures: list[str] = field(
         default_factory=lambda: [r"Kernel panic - not syncing.*", r"MMC: no bootable image.*", r"No bootable device.*"]
