@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import sysconfig
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.cli.main import main
-from tests.conftest import SIM_LAB
+from tests.conftest import REPO, SIM_LAB
 
 WriteLab = Callable[..., Path]
 
@@ -121,3 +124,111 @@ def test_check_warns_about_a_secret_too_short_to_mask_in_text(
         f"{path}:7: boards.sim-a.resources.power.password: warning: a secret of 2 character(s) is masked where shown "
         "as a value, but too short to be searched for in console output and messages (use at least 4)\n"
     )
+
+
+def completions(script: str, line: list[str], lab: Path) -> list[str]:
+    """What bash offers for the last word of `line`, with the script `hil completion bash` printed."""
+    words = " ".join(f"'{word}'" for word in line)
+    program = (
+        f'{script}\nCOMP_WORDS=({words}); COMP_CWORD={len(line) - 1}; _hil_complete; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    )
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HIL_LAB": str(lab)}
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=60)
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_completion_scripts_are_printed(capsys: pytest.CaptureFixture[str], shell: str) -> None:
+    assert main(["completion", shell]) == 0
+    assert "_hil_complete" in capsys.readouterr().out
+
+
+def test_bash_completes_verbs_boards_and_console_resources(
+    write_lab: WriteLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab = write_lab(SIM_LAB)
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert completions(script, ["hil", "po"], lab) == ["power"]
+    assert completions(script, ["hil", "power", ""], lab)[:2] == ["sim-a", "sim-b"]
+    assert completions(script, ["hil", "console", "sim-b", ""], lab) == ["console", "pmic"]
+    assert completions(script, ["hil", "power", "sim-a", "c"], lab) == ["cycle"]
+    assert completions(script, ["hil", "leases", "--h"], lab) == ["--help", "--history", "--hil-lab"]
+
+
+def hil_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_hil.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_the_lab_option_goes_before_or_after_the_verb_in_either_spelling(write_lab: WriteLab, tmp_path: Path) -> None:
+    lab = str(write_lab(SIM_LAB))
+    env = {"HIL_LEASE_URL": f"sqlite://{tmp_path}/leases.db", "XDG_STATE_HOME": str(tmp_path)}
+    for args in (["--lab", lab, "leases"], ["leases", "--lab", lab], ["leases", "--hil-lab", lab], ["--hil-lab", lab, "boards"],
+                 ["boards", "--lab", lab], ["power", "sim-a", "status", "--lab", lab], ["leases", lab]):  # fmt: skip
+        result = hil_cli(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+
+
+def test_hil_leases_with_only_a_store_url_lists_every_labs_boards(write_lab: WriteLab, tmp_path: Path) -> None:
+    from pytest_hil.leases import Holder, open_store
+
+    url = f"sqlite://{tmp_path}/leases.db"
+    open_store(url, lab="team-a").acquire([["rpi-01"]], Holder("bob", "desk-2", 202))
+    result = hil_cli("leases", "--json", env={"HIL_LEASE_URL": url, "HIL_LAB": ""})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["team-a/rpi-01"]["holder"] == "bob@desk-2 pid 202"
+
+
+def test_json_everywhere_and_leases_json_lists_free_boards_too(write_lab: WriteLab, tmp_path: Path) -> None:
+    lab = str(write_lab(SIM_LAB))
+    env = {"HIL_LEASE_URL": f"sqlite://{tmp_path}/leases.db"}
+    drivers = json.loads(hil_cli("drivers", "--json").stdout)
+    assert drivers["sim-power"]["interfaces"] == ["power"] and any(
+        o["name"] == "boot_time" for o in drivers["sim-power"]["options"]
+    )
+    leases = json.loads(hil_cli("--lab", lab, "leases", "--json", env=env).stdout)
+    assert leases == {name: {"holder": None, "since": None, "expires": None, "queue": 0} for name in ("sim-a", "sim-b")}
+    assert json.loads(hil_cli("--lab", lab, "leases", "--history", "--json", env=env).stdout) == []
+
+
+def test_tables_fit_the_terminal(tmp_path: Path) -> None:
+    lab = REPO / "conftest_examples" / "lab.yaml"
+    result = hil_cli("boards", str(lab), env={"COLUMNS": "80"})
+    assert result.returncode == 0 and max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "…" in result.stdout
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_hil.cli.main", "drivers", "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader went away (`| head` done)
+    assert process.wait(60) == 141
+    assert b"Traceback" not in process.stderr.read()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("1h30m", 5400.0), ("90s", 90.0), ("1.5h", 5400.0), ("2d", 172800.0), ("45", 45.0)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    from pytest_hil.cli.lease_commands import duration
+
+    assert duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0s", "0", "1x", "h", "", "1h-30m"])
+def test_bad_durations_are_refused(text: str) -> None:
+    import argparse
+
+    from pytest_hil.cli.lease_commands import duration
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        duration(text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
+from pytest_hil.cli.table import table
 from pytest_hil.lab.schema import describe
 from pytest_hil.registry import DriverRegistry, default_registry
 
@@ -12,19 +14,34 @@ from pytest_hil.registry import DriverRegistry, default_registry
 def add_parser(verbs: Any) -> None:
     parser = verbs.add_parser("drivers", help="registered driver kinds")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list each driver's options")
+    parser.add_argument("--json", action="store_true", help="JSON for scripts: kinds, interfaces, packages, options")
     parser.set_defaults(run=run_drivers)
 
 
 def run_drivers(args: argparse.Namespace) -> int:
-    print(format_drivers(default_registry(), verbose=args.verbose))
+    registry = default_registry()
+    if args.json:
+        listing = {
+            info.kind: {
+                "interfaces": list(info.interfaces),
+                "package": info.package,
+                "options": [
+                    {"name": o.name, "type": o.type, "required": o.required, "default": repr(o.default), "help": o.help}
+                    for o in describe(info.cls.Options)
+                ],
+            }
+            for info in registry.kinds().values()
+        }
+        print(json.dumps(listing, indent=1))
+        return 0
+    print(format_drivers(registry, verbose=args.verbose))
     return 0
 
 
 def format_drivers(registry: DriverRegistry, verbose: bool = False) -> str:
     rows = [("KIND", "INTERFACES", "PACKAGE")]
     rows += [(info.kind, ",".join(info.interfaces), info.package) for info in registry.kinds().values()]
-    widths = [max(len(row[column]) for row in rows) for column in range(2)]
-    lines = [f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}" for row in rows]
+    lines = table(rows).split("\n")
     if verbose:
         for info in registry.kinds().values():
             lines += [

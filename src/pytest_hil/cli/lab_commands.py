@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from pytest_hil.cli.table import table
 from pytest_hil.errors import HilError, LabError
 from pytest_hil.lab import Lab, load_lab
 from pytest_hil.secrets import shown
@@ -108,8 +109,7 @@ def format_boards(
         resources = ", ".join(f"{spec.name} ({spec.kind})" for spec in board.resources.values())
         queue = str(queues.get(board.name, 0))
         rows.append((board.name, labels, resources, board.host or "-", held.get(board.name, "-"), queue))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines = table(rows).split("\n")
     if verbose:
         for board in lab.boards.values():
             lines.append("")

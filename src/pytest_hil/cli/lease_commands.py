@@ -9,10 +9,11 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from pytest_hil.cli.lab_commands import lab_path, load_or_report
+from pytest_hil.cli.table import table
 from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, parse_selector
@@ -20,7 +21,7 @@ from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTim
 from pytest_hil.leases import default_url as default_store_url
 from pytest_hil.text import printable
 
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -28,7 +29,7 @@ def add_parsers(verbs: Any) -> None:
     lease = verbs.add_parser("lease", help="hold a board (or one matching --select) beyond this command, for a while")
     lease.add_argument("board", nargs="?")
     lease.add_argument("--select", metavar="SELECTOR", help="any free board matching, e.g. family=rpi4")
-    lease.add_argument("--for", dest="duration", default="1h", type=duration, help="how long (90s, 30m, 2h; 1h)")
+    lease.add_argument("--for", dest="duration", default="1h", type=duration, help="how long (90s, 30m, 1h30m; 1h)")
     lease.add_argument("--wait", type=float, default=None, metavar="SECONDS", help="give up after (default: wait)")
     lease.add_argument("--json", action="store_true", help="print the lease as JSON")
     lease.set_defaults(run=run_lease)
@@ -38,6 +39,7 @@ def add_parsers(verbs: Any) -> None:
     release.add_argument("--reason", help="why, recorded in the history")
     release.set_defaults(run=run_release)
     leases = verbs.add_parser("leases", help="who holds which board (or --history: past leases, utilization)")
+    leases.add_argument("lab_file", nargs="?", metavar="LAB", help="the lab (none, with HIL_LEASE_URL: every lab's)")
     leases.add_argument("--history", action="store_true")
     leases.add_argument("--limit", type=int, default=50, help="history entries per page (default 50)")
     leases.add_argument("--page", type=int, default=1, help="history page, from 1 (newest first)")
@@ -47,10 +49,15 @@ def add_parsers(verbs: Any) -> None:
 
 
 def duration(text: str) -> float:
-    match = DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h")
-    return float(match[1]) * UNITS[match[2]]
+    """`90s`, `30m`, `2h`, `1h30m`, `1.5h` (a bare number is seconds) as seconds, more than 0."""
+    compact = text.strip().replace(" ", "")
+    parts = DURATION_PART.findall(compact)
+    if not compact or "".join(number + unit for number, unit in parts) != compact:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h or 1h30m")
+    seconds = sum(float(number) * UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a lease must last more than 0 seconds")
+    return seconds
 
 
 def store_url(lab: Lab) -> str:
@@ -181,10 +188,16 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_leases(args: argparse.Namespace) -> int:
+    if not (args.lab_file or args.lab or os.environ.get("HIL_LAB")) and os.environ.get("HIL_LEASE_URL"):
+        return _run_leases(args, None, open_store(os.environ["HIL_LEASE_URL"], all_labs=True))
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    store = open_lab_store(lab)  # opening creates or migrates the schema
+    return _run_leases(args, lab, open_lab_store(lab))  # opening creates or migrates the schema
+
+
+def _run_leases(args: argparse.Namespace, lab: Lab | None, store: LeaseStore) -> int:
+    """`hil leases` on a lab's view of the store, or (no lab) on every lab's boards."""
     if args.init:
         print(f"lease store {store.backend.describe()}: schema version {store.migrate()}")
         return 0
@@ -198,31 +211,32 @@ def run_leases(args: argparse.Namespace) -> int:
             (e.board, str(e.holder), _until(e.started), _until(e.ended), e.outcome, printable(e.reason or ""))
             for e in entries
         ]
-        print(_table(rows))
+        print(table(rows))
         print()
         print(_utilization(store))
         return 0
     holders, queues = store.holders(), store.queue_lengths()
+    boards = list(lab.boards) if lab is not None else sorted({*holders, *queues})
     if args.json:
-        listing = {
-            board: {
-                "holder": str(info.holder),
-                "since": info.since,
-                "expires": info.expires,
+        listing = {}
+        for board in boards:
+            info = holders.get(board)
+            listing[board] = {
+                "holder": str(info.holder) if info else None,
+                "since": info.since if info else None,
+                "expires": info.expires if info else None,
                 "queue": queues.get(board, 0),
             }
-            for board, info in holders.items()
-        }
         print(json.dumps(listing, indent=1))
         return 0
-    table = [("BOARD", "HOLDER", "SINCE", "EXPIRES", "QUEUE")]
-    for board in lab.boards:
+    listed = [("BOARD", "HOLDER", "SINCE", "EXPIRES", "QUEUE")]
+    for board in boards:
         info = holders.get(board)
         if info is not None:
-            table.append((board, str(info.holder), _since(info), _until(info.expires), str(queues.get(board, 0))))
+            listed.append((board, str(info.holder), _since(info), _until(info.expires), str(queues.get(board, 0))))
         else:
-            table.append((board, "-", "-", "-", str(queues.get(board, 0))))
-    print(_table(table))
+            listed.append((board, "-", "-", "-", str(queues.get(board, 0))))
+    print(table(listed))
     return 0
 
 
@@ -236,10 +250,3 @@ def _utilization(store: LeaseStore) -> str:
     lines = ["utilization, last 24 h:"]
     lines += [f"  {board}: {share / 86400:.1%}" for board, share in sorted(busy.items())]
     return "\n".join(lines)
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    )

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from pytest_hil.cli import board_commands, drivers_command, flash_command, lab_commands, lease_commands
+from pytest_hil.cli import board_commands, completion, drivers_command, flash_command, lab_commands, lease_commands
 from pytest_hil.errors import HilError
 from pytest_hil.secrets import mask
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description="Operate a pytest-hil lab by hand.")
-    parser.add_argument("--lab", metavar="LAB", help="lab file (default: the environment variable HIL_LAB)")
+    lab_help = "lab file (default: the environment variable HIL_LAB); also after the command"
+    parser.add_argument("--lab", "--hil-lab", dest="lab", metavar="LAB", help=lab_help)
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     lab_commands.add_parsers(verbs)
     drivers_command.add_parser(verbs)
     board_commands.add_parsers(verbs)
     flash_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
+    completion.add_parsers(verbs)
+    for command in verbs.choices.values():  # `hil leases --lab X` as well as `hil --lab X leases`
+        command.add_argument("--lab", "--hil-lab", dest="lab", metavar="LAB", default=argparse.SUPPRESS, help=lab_help)
     return parser
 
 
@@ -37,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:  # `hil drivers -v | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141
 
 
 class _MaskedStream:

@@ -32,7 +32,7 @@ def default_url() -> str:
     return f"sqlite:///{state / 'pytest-hil' / 'leases.db'}"
 
 
-def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None) -> LeaseStore:
+def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None, all_labs: bool = False) -> LeaseStore:
     """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date,
     seen as the lab called `lab` sees it (labs sharing a store never share a board; None: unnamed labs)."""
     url = url or default_url()
@@ -41,9 +41,9 @@ def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None) -> Le
         from pytest_hil.leases.sqlite import SqliteBackend
 
         path = url.removeprefix("sqlite://")
-        return LeaseStore(SqliteBackend(Path(path).expanduser()), ttl, lab=lab)
+        return LeaseStore(SqliteBackend(Path(path).expanduser()), ttl, lab=lab, all_labs=all_labs)
     if url.startswith(("postgresql://", "postgres://")):
         from pytest_hil.leases.postgres import PostgresBackend
 
-        return LeaseStore(PostgresBackend(url), ttl, lab=lab)
+        return LeaseStore(PostgresBackend(url), ttl, lab=lab, all_labs=all_labs)
     raise LeaseError(f"lease store URL {redact_urls(url)!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -84,13 +84,20 @@ class LeaseStore:
     """Leases on one backend; `ttl` is the default lifetime without a renewal."""
 
     def __init__(
-        self, backend: Backend, ttl: float = 30.0, reconnect_for: float = 30.0, lab: str | None = None
+        self,
+        backend: Backend,
+        ttl: float = 30.0,
+        reconnect_for: float = 30.0,
+        lab: str | None = None,
+        all_labs: bool = False,
     ) -> None:
         self.backend = backend
         self.ttl = ttl
         #: Boards are stored as `<lab>/<board>` for a named lab, so labs sharing a store never collide
-        #: (board names cannot hold a '/'); an unnamed lab's boards are stored by name alone.
+        #: (board names cannot hold a '/'); an unnamed lab's boards are stored by name alone. With
+        #: `all_labs` the store shows every lab's boards under those stored names (`hil leases` alone).
         self.prefix = f"{lab}/" if lab else ""
+        self.all_labs = all_labs
         self.reconnect_for = reconnect_for
         self.reached = False
         self.local = threading.local()
@@ -160,6 +167,8 @@ class LeaseStore:
 
     def _mine(self, column: str = "board") -> tuple[str, tuple[str, ...]]:
         """An SQL condition (and its parameters) selecting this lab's rows."""
+        if self.all_labs:
+            return f"{column} = {column}", ()
         if self.prefix:
             return f"substr({column}, 1, {len(self.prefix)}) = ?", (self.prefix,)
         return f"{column} NOT LIKE ?", ("%/%",)
@@ -457,7 +466,7 @@ class LeaseStore:
             counts: dict[str, int] = {}
             for (text,) in self._run(cursor, "SELECT slots FROM hil_waiters WHERE expires >= ?", now):
                 for key in {key for slot in json.loads(text) for key in slot}:
-                    if key.startswith(self.prefix) and (self.prefix or "/" not in key):
+                    if self.all_labs or (key.startswith(self.prefix) and (self.prefix or "/" not in key)):
                         counts[self._name(key)] = counts.get(self._name(key), 0) + 1
             return counts
 
