@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import subprocess
 import termios
 import threading
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console import ConsoleClosed, StreamConsole
+from pytest_hil.console import ConsoleClosed, ConsoleTimeout, StreamConsole
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError, LabError
 from pytest_hil.lab import load_lab
@@ -201,3 +203,87 @@ def test_loop_url_echoes_what_was_sent(make_board: MakeBoard) -> None:
     console = console_of(make_board("port: 'loop://'"))
     console.sendline("ping")
     console.expect("ping")
+
+
+class Ser2net:
+    """ser2net serving the adapter's pty as RFC2217 on a loopback port; `restart()` stops and starts it."""
+
+    def __init__(self, device: str, folder: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.config = folder / "ser2net.yaml"
+        self.config.write_text(
+            "%YAML 1.1\n---\nconnection: &board\n"
+            f"  accepter: telnet(rfc2217),tcp,127.0.0.1,{self.port}\n"
+            f"  connector: serialdev,{device},115200n81,local\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["ser2net", "-n", "-d", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("ser2net did not listen")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def restart(self, down_for: float) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+
+@pytest.fixture
+def ser2net(adapter: FakeAdapter, tmp_path: Path) -> Iterator[Ser2net]:
+    if shutil.which("ser2net") is None:
+        if os.environ.get("CI"):
+            pytest.fail("ser2net is missing: .ci/stand-ins installs it")
+        pytest.skip("ser2net is not installed (.ci/stand-ins installs it)")
+    server = Ser2net(os.ttyname(adapter.slave), tmp_path)
+    yield server
+    server.stop()
+
+
+def test_rfc2217_through_ser2net_talks_changes_baud_and_comes_back_after_a_restart(
+    make_board: MakeBoard, adapter: FakeAdapter, ser2net: Ser2net
+) -> None:
+    board = make_board(f"port: 'rfc2217://127.0.0.1:{ser2net.port}', baudrate: 57600, reconnect_timeout: 10")
+    console = console_of(board)
+    assert termios.tcgetattr(adapter.slave)[4] == termios.B57600  # the baud rate went through RFC2217
+    console.sendline("to the board")
+    assert adapter.board_reads() == b"to the board\n"
+    adapter.board_prints("from the board\n")
+    console.expect("from the board", timeout=5)
+    ser2net.restart(down_for=1.0)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the driver reopens the port once ser2net is back
+        adapter.board_prints("after the restart\n")
+        try:
+            console.expect("after the restart", timeout=1)
+            break
+        except ConsoleTimeout:
+            continue
+    else:
+        raise AssertionError("no data after ser2net restarted")
+    console.sendline("still here")
+    assert b"still here" in adapter.board_reads()
+
+
+def test_rfc2217_urls_get_pyserials_workaround_for_ser2net() -> None:
+    from hil_drivers.serial import rfc2217_url
+
+    assert rfc2217_url("rfc2217://host:7000") == "rfc2217://host:7000?ign_set_control"
+    assert rfc2217_url("rfc2217://host:7000?timeout=5") == "rfc2217://host:7000?timeout=5&ign_set_control"
+    assert rfc2217_url("/dev/ttyUSB0") == "/dev/ttyUSB0"

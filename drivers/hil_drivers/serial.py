@@ -97,7 +97,7 @@ class Serial(StreamConsole):
 
         options = self.options
         try:
-            port = serial.serial_for_url(options.port, do_not_open=True)
+            port = serial.serial_for_url(rfc2217_url(options.port), do_not_open=True)
             port.baudrate = options.baudrate
             port.bytesize = options.bytesize
             port.parity = options.parity[0].upper()
@@ -106,7 +106,8 @@ class Serial(StreamConsole):
             port.dsrdtr = options.flow == "dsrdtr"
             port.xonxoff = options.flow == "xonxoff"
             port.timeout = 0.2
-            port.write_timeout = 10
+            if not options.port.startswith("rfc2217://"):  # pyserial 3.5's RFC2217 refuses to open with one
+                port.write_timeout = 10
             if hasattr(port, "exclusive"):
                 port.exclusive = options.exclusive
         except ValueError as error:
@@ -138,6 +139,15 @@ class Serial(StreamConsole):
             return
         super().stream_lost(stream, f"port {self.options.port} vanished and did not come back within "
                                     f"{self.options.reconnect_timeout:g} s ({reason})")  # fmt: skip
+
+
+def rfc2217_url(url: str) -> str:
+    """An `rfc2217://` URL with pyserial's `ign_set_control`: pyserial 3.5 waits for an answer to
+    SET_CONTROL that ser2net (and other servers) do not send, and gives up with "timeout while waiting
+    for option 'control'". Other URLs and paths are returned as they are."""
+    if not url.startswith("rfc2217://") or "ign_set_control" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "ign_set_control"
 
 
 def _explain(error: Any) -> str:
