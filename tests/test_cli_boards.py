@@ -117,3 +117,24 @@ def test_hil_run_keeps_arguments_apart_and_carries_the_exit_status(sim_lab: Path
     assert time.monotonic() - started < 15
     result = hil("--lab", str(sim_lab), "run", "sim-a", "--", "echo one | tr o O")
     assert (result.returncode, result.stdout) == (0, "One\n"), result.stderr
+
+
+def test_a_virtual_board_says_it_lives_only_inside_one_command(sim_lab: Path) -> None:
+    on = hil("--lab", str(sim_lab), "power", "sim-a", "on")
+    assert on.returncode == 0 and on.stdout == "sim-a: on\n"
+    assert "hil: note: sim-a is a virtual board (sim-power): it runs inside the hil command that uses it" in on.stderr
+    status = hil("--lab", str(sim_lab), "power", "sim-a", "status")
+    assert status.stdout == "sim-a: off\n" and "is off again once that command ends" in status.stderr
+
+
+def test_console_on_a_virtual_board_powers_it_for_the_session(sim_lab: Path, tmp_path: Path) -> None:
+    terminal = pexpect.spawn(HIL[0], [*HIL[1:], "--lab", str(sim_lab), "console", "sim-a", "--log-dir", str(tmp_path / "logs")],
+                             timeout=20, cwd=str(tmp_path))  # fmt: skip
+    try:
+        terminal.expect("is a virtual board")
+        terminal.expect("Ctrl-] then q leaves")
+        terminal.expect("sim-a login: ")  # it booted: a live console, not a dead one
+        terminal.send("\x1dq")
+        terminal.expect(pexpect.EOF)
+    finally:
+        terminal.close(force=True)

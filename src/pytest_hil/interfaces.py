@@ -47,6 +47,9 @@ class Driver(abc.ABC):
 
     kind: ClassVar[str]
     Options: ClassVar[type[Any]] = NoOptions
+    #: The board this driver operates exists only inside the process that created the driver (a
+    #: simulated or QEMU board): it is gone when that process ends, e.g. after each `hil` command.
+    process_bound: ClassVar[bool] = False
 
     def __init__(self, options: Any, context: DriverContext) -> None:
         self.options = options

@@ -71,6 +71,7 @@ class Qemu(StreamConsole, Power):
     """A QEMU virtual board: power (QMP), reset (QMP) and console (serial socket) in one resource."""
 
     kind = "qemu"
+    process_bound = True
     Options = QemuOptions
 
     def __init__(self, options: QemuOptions, context: DriverContext) -> None:

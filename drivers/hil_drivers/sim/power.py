@@ -51,6 +51,7 @@ class SimPower(Power):
     """Powers a simulated board: on boots its firmware, off kills it and silences its console."""
 
     kind = "sim-power"
+    process_bound = True
     Options = SimPowerOptions
 
     def __init__(self, options: SimPowerOptions, context: DriverContext) -> None:

@@ -22,6 +22,7 @@ from pytest_hil.console.shell import console_shell, quote
 from pytest_hil.console.stream import StreamConsole
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power
+from pytest_hil.lab.model import ResourceSpec
 from pytest_hil.progress import SILENT, Progress
 
 #: Ctrl-] starts an escape: then `q` leaves, Ctrl-] sends a Ctrl-] to the board.
@@ -80,6 +81,14 @@ def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress
             board.close()
 
 
+#: What a user of `hil` needs to know about simulated and QEMU boards.
+_VIRTUAL = (
+    "hil: note: {board} is a virtual board ({kind}): it runs inside the hil command that uses it and is off "
+    "again once that command ends, so separate hil commands do not share it; use hil run or hil console "
+    "(each powers it on for its own length) or pytest"
+)
+
+
 def run_command(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
@@ -125,6 +134,8 @@ def run_power(args: argparse.Namespace) -> int:
             print(f"hil: {error}", file=sys.stderr)
             return 1
         print(f"{board.name}: {'on' if state else 'off' if state is False else 'unknown'}")
+        if power.process_bound:
+            print(_VIRTUAL.format(board=board.name, kind=power.kind), file=sys.stderr)
         return 0
 
 
@@ -140,6 +151,11 @@ def run_console(args: argparse.Namespace) -> int:
         if not isinstance(console, StreamConsole):
             print(f"hil: {board.name}.{name} is not a console", file=sys.stderr)
             return 1
+        found = board.spec.resource_for("power")
+        power = board.resource(found.name) if isinstance(found, ResourceSpec) else None
+        if isinstance(power, Power) and power.process_bound:  # a virtual board is off outside its command
+            print(_VIRTUAL.format(board=board.name, kind=power.kind) + "\r", file=sys.stderr)
+            power.on()
         print(f"hil: console {board.name}.{name}; Ctrl-] then q leaves\r", file=sys.stderr)
         return interact(console)
 
