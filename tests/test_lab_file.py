@@ -218,7 +218,7 @@ def test_unknown_driver_kind_lists_known_kinds(write_lab: WriteLab, registry: Dr
     )
     assert errors_of(path, registry) == [
         f"{path}:5: boards.a.resources.power.driver: unknown driver kind 'tasmotta' "
-        "(known kinds: relay, sim-console, sim-power, sim-storage, sim-video)"
+        "(known kinds: relay, sim-console, sim-power, sim-ssh, sim-storage, sim-video)"
     ]
 
 
@@ -460,7 +460,7 @@ def test_every_mistake_in_a_file_is_reported(write_lab: WriteLab, registry: Driv
         f"{path}:7: boards.a.resources.power.speed: unknown option "
         "(known: channel, headers, image, mode, timeout, url, verify)",
         f"{path}:8: boards.a.resources.console.driver: unknown driver kind 'nope' "
-        "(known kinds: relay, sim-console, sim-power, sim-storage, sim-video)",
+        "(known kinds: relay, sim-console, sim-power, sim-ssh, sim-storage, sim-video)",
         f"{path}:9: boards.b: board has no resources",
     ]
 
