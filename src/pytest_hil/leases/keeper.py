@@ -54,24 +54,16 @@ class HeldLease:
                 self.confirmed = max(self.confirmed, sent)
 
     def confirm(self, board: str) -> None:
-        """Ask the store now (renewing): raise `LeaseLost` unless the lease on `board` still holds. A
-        forced release or an expiry is seen at once, not at the next background renewal."""
+        """Ask the store now: raise `LeaseLost` unless the lease on `board` still holds. A forced
+        release or an expiry is seen at once, not at the next background renewal."""
         self.check(board)
-        patience = max(self.ttl * SAFE_SHARE - self.unconfirmed_for(), 0.0)
-        sent = time.monotonic()
         try:
-            still = set(self.store.renew(self.grant.token, self.ttl, patience))
-        except HilError as error:  # the store is away: the lease holds only as long as it was confirmed
-            if self.unconfirmed_for() > self.ttl * SAFE_SHARE:
-                self._lose(set(self.boards), f"the store cannot confirm it: {error}")
+            held = self.store.holds(self.grant.token, board)
+        except HilError:  # the store is away: the lease holds only as long as it was confirmed
             self.check(board)
             return
-        gone = self.boards - still
-        if gone:
-            self._lose(gone, self._why(gone))
-        else:
-            with self.lock:
-                self.confirmed = max(self.confirmed, sent)
+        if not held and board in self.boards:
+            self._lose({board}, self._why({board}))
         self.check(board)
 
     def unconfirmed_for(self) -> float:

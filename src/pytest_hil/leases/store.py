@@ -382,6 +382,24 @@ class LeaseStore:
         found = self._transaction(lambda cursor, now: self._last_ended(cursor, keyed))
         return {self._name(key): replace(entry, board=self._name(key)) for key, entry in found.items()}
 
+    def holds(self, token: str, board: str) -> bool:
+        """Whether `token` holds an unexpired lease on `board` now: one read, no lock (cheap enough
+        to ask before every test)."""
+        try:
+            connection = self._connection()
+            cursor = connection.cursor()
+            now = self.backend.now(cursor)
+            row = self._run(
+                cursor,
+                "SELECT 1 FROM hil_leases WHERE board = ? AND token = ? AND expires >= ?",
+                self._key(board), token, now,
+            ).fetchone()  # fmt: skip
+            connection.rollback()
+        except self.backend.connection_errors as error:
+            self._drop_connection()
+            raise LeaseError(f"lease store {self.backend.describe()} is unreachable: {error}") from None
+        return row is not None
+
     def renew(self, token: str, ttl: float | None = None, patience: float | None = None) -> list[str]:
         """Push the expiry of the token's leases on; returns the boards it still holds. A store that
         went away is retried for `patience` seconds (default: the store's `reconnect_for`)."""
