@@ -231,3 +231,25 @@ def test_the_image_itself_is_refused_as_target(tmp_path: Path) -> None:
         == f"hil: board b1, resource storage: refusing to flash disk.img: the target {image} is the image itself\n"
     )
     assert image.read_bytes() == payload
+
+
+def test_a_mounted_partition_is_found_through_sysfs(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
+    """Where loop devices get no partitions (this kernel), the lookup is checked on a sysfs tree laid
+    out as the kernel lays it out: /sys/dev/block/MAJ:MIN -> the disk, with one folder per partition."""
+    from pytest_hil.storage.safety import refusal
+
+    device = loop_device(8 * MIB)
+    number = device.stat().st_rdev
+    disk = tmp_path / "sys" / "devices" / "virtual" / "block" / device.name
+    (disk / f"{device.name}p1").mkdir(parents=True)
+    (disk / f"{device.name}p1" / "partition").write_text("1\n")
+    (disk / f"{device.name}p1" / "dev").write_text("259:7\n")
+    (tmp_path / "sys" / "dev" / "block").mkdir(parents=True)
+    (tmp_path / "sys" / "dev" / "block" / f"{os.major(number)}:{os.minor(number)}").symlink_to(disk)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("36 25 259:7 / /media/my\\040card rw,relatime shared:1 - ext4 /dev/loop0p1 rw\n")
+    image, _ = image_of(tmp_path, 1, (0,))
+    said = refusal(image, device, mountinfo, tmp_path / "sys")
+    assert said == f"{device} (or its partition 259:7) is mounted on /media/my card: unmount it first"
+    mountinfo.write_text("36 25 259:8 / /elsewhere rw - ext4 /dev/other rw\n")
+    assert refusal(image, device, mountinfo, tmp_path / "sys") is None

@@ -8,7 +8,9 @@ import stat
 from pathlib import Path
 
 
-def refusal(image: Path, target: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
+def refusal(
+    image: Path, target: Path, mountinfo: Path = Path("/proc/self/mountinfo"), sysfs: Path = Path("/sys")
+) -> str | None:
     """Why writing `image` to `target` would destroy something, or None when it is safe."""
     try:
         if target.exists() and os.path.samefile(image, target):
@@ -21,7 +23,7 @@ def refusal(image: Path, target: Path, mountinfo: Path = Path("/proc/self/mounti
         return None
     if not stat.S_ISBLK(mode.st_mode):
         return None
-    devices = _with_partitions(mode.st_rdev)
+    devices = _with_partitions(mode.st_rdev, sysfs)
     for mounted, where in _mounts(mountinfo):
         if mounted in devices:
             number = f"{os.major(mounted)}:{os.minor(mounted)}"
@@ -29,10 +31,10 @@ def refusal(image: Path, target: Path, mountinfo: Path = Path("/proc/self/mounti
     return None
 
 
-def _with_partitions(device: int) -> set[int]:
+def _with_partitions(device: int, sysfs: Path) -> set[int]:
     """The device and its partitions, from sysfs."""
     found = {device}
-    folder = Path(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}")
+    folder = sysfs / "dev" / "block" / f"{os.major(device)}:{os.minor(device)}"
     try:
         children = list(folder.resolve().iterdir())
     except OSError:
