@@ -44,7 +44,11 @@ def test_writes_and_reads_back_a_file_target(tmp_path: Path, image: Path) -> Non
     driver.read(tmp_path / "back.img", 2 * MIB)
     assert (tmp_path / "back.img").read_bytes() == image.read_bytes()[: 2 * MIB]
     lines = board.logs.logs["console"].recent_lines()
-    assert f"[hil] flash rootfs.img -> {tmp_path}/sdcard.img" in lines and "verified sha256" in lines
+    assert (
+        f"[hil] flash rootfs.img -> {tmp_path}/sdcard.img" in lines
+        and "verified: sha256 " in lines
+        and "of the whole image" in lines
+    )
 
 
 def test_uses_a_bmap_lying_beside_a_compressed_image(tmp_path: Path, image: Path) -> None:

@@ -41,6 +41,16 @@ def test_the_qemu_example_boots_a_real_kernel(
     result.assert_outcomes(passed=4)
 
 
+def test_the_qemu_example_without_a_kernel_skips_saying_what_to_do(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLES / "qemu", pytester.path / "qemu", ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setenv("HIL_QEMU_KERNEL", str(pytester.path / "no-such-kernel"))
+    result = pytester.runpytest_subprocess("--hil-lab=qemu/lab.yaml", "qemu", "-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=4)
+    result.stdout.fnmatch_lines(["*no kernel for the QEMU board at *no-such-kernel: run .ci/stand-ins*"])
+
+
 def test_the_flash_once_recipe_flashes_each_board_once_and_boots_it(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -57,6 +67,6 @@ def test_the_flash_once_recipe_flashes_each_board_once_and_boots_it(
     for board in ("sim-a", "sim-b"):
         session_log = (pytester.path / "logs" / "session" / f"{board}.console.log").read_text()
         assert session_log.count("[hil] flash fw-2.0.img.xz") == 1
-        assert "verified sha256" in session_log and "MMC: booting fw-2.0.img" in session_log
+        assert "verified: sha256 " in session_log and "MMC: booting fw-2.0.img" in session_log
     first_test_logs = list((pytester.path / "logs").glob("*test_the_board_booted_the_flashed_image*/sim-*.console.log"))
     assert len(first_test_logs) == 1 and "[hil] flash fw-2.0.img.xz" in first_test_logs[0].read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -227,3 +228,13 @@ def test_read_until_quiet_returns_everything_until_the_board_falls_silent(pytest
         )
     )
     pytester.runpytest(f"--hil-lab={lab}").assert_outcomes(passed=2)
+
+
+def test_failure_tails_leave_out_the_shells_own_lines(pytester: pytest.Pytester, lab: Path) -> None:
+    pytester.makepyfile("def test_x(shell):\n    shell.run('echo visible-output')\n    assert False\n")
+    result = pytester.runpytest(f"--hil-lab={lab}")
+    result.assert_outcomes(failed=1)
+    tail = result.stdout.str().split("last 50 lines of", 1)[1]
+    assert "visible-output" in tail
+    assert "stty -echo" not in tail and "printf '%s%s" not in tail
+    assert re.search(r"HIL[0-9a-f]{8}", tail) is None

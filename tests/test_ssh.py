@@ -142,8 +142,12 @@ def test_a_refused_connection_names_board_and_address(write_lab: Callable[..., P
         "insecure_host_key: true, reconnect_timeout: 0.5}\n"
     ))  # fmt: skip
     board = Board(lab.boards["b"], lab.path.parent)
-    with pytest.raises(DriverError, match=rf"resource ssh: root@127.0.0.1:{port}: cannot connect: Connection refused"):
+    with pytest.raises(DriverError) as raised:
         board.ssh.run("true")  # type: ignore[attr-defined]
+    assert str(raised.value) == (
+        f"board b, resource ssh: root@127.0.0.1:{port}: cannot connect: Connection refused (tried for 0.5 s: is the "
+        "board powered on, booted and running its SSH server?)"
+    )
     board.close()
 
 

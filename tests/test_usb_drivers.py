@@ -201,7 +201,7 @@ def test_write_gives_the_card_to_the_host_writes_it_and_gives_it_back(
     assert lines.index("[hil] sd card -> host (sdwire 1-1.4 04e8:6001 serial sd-wire_11)") < lines.index(
         "[hil] sd card -> board (sdwire 1-1.4 04e8:6001 serial sd-wire_11)"
     )
-    assert "verified sha256" in lines
+    assert "verified: sha256 " in lines and "of the whole image" in lines
     storage.read(tmp_path / "back.bin", 4096)
     assert (tmp_path / "back.bin").read_bytes() == image.read_bytes()[:4096] and mux.host is False
 

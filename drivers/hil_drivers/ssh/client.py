@@ -140,8 +140,13 @@ class SshBoard(Ssh):
                 return self.client
             except DriverError as error:
                 message = str(error)
-                if "cannot connect" not in message or time.monotonic() >= deadline:
+                if "cannot connect" not in message:
                     raise
+                if time.monotonic() >= deadline:
+                    raise DriverError(
+                        f"{message} (tried for {self.options.reconnect_timeout:g} s: is the board powered on, "
+                        "booted and running its SSH server?)"
+                    ) from None
                 time.sleep(0.5)
 
     def close_connection(self) -> None:

@@ -215,18 +215,17 @@ class DistController:
                 if self.scheduler is not None:
                     self.scheduler.mark_broken(board)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Generator[None, Any, None]:
-        outcome = yield
-        result = outcome.get_result()
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Generator[None, Any, Any]:
+        result = yield
         board = next((str(value) for name, value in report.user_properties if name == "hil.board"), None)
         if board and config.option.verbose > 0 and isinstance(result, tuple) and len(result) == 3 and result[2]:
             category, letter, word = result
             if isinstance(word, tuple):
                 word, markup = word
-                outcome.force_result((category, letter, (f"{word} on {board}", markup)))
-            else:
-                outcome.force_result((category, letter, f"{word} on {board}"))
+                return (category, letter, (f"{word} on {board}", markup))
+            return (category, letter, f"{word} on {board}")
+        return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         workers = ", ".join(f"{gateway} -> {board}" for gateway, board in self.boards.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 import warnings
 from collections.abc import Generator
 from pathlib import Path
@@ -18,10 +19,15 @@ from pytest_hil.plugin.fixtures import serving_key
 from pytest_hil.plugin.session import hil_session
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report: pytest.TestReport = yield
+    _after_report(item, call, report)
+    return report
+
+
+def _after_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """Links, files, console tails and broken boards for a test's report; then the lab's hook."""
     serving = item.stash.get(serving_key, None)
     if report.when == "teardown":
         _html_links(report, [Path(str(v)) for name, v in item.user_properties if name == "hil.console_log"])
@@ -80,6 +86,15 @@ def _html_links(report: pytest.TestReport, logs: list[Path]) -> None:
         report.extras = [*getattr(report, "extras", []), *links]  # type: ignore[attr-defined]
 
 
+#: The shell's own lines (its setup after a login, command markers): in the logs, not in failure tails.
+_FRAMING = re.compile(r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null).*$\n?", re.MULTILINE)
+
+
+def without_framing(text: str, lines: int = 50) -> str:
+    """A console tail as a person wants it: the shell's markers and setup taken out."""
+    return "\n".join(_FRAMING.sub("", text).split("\n")[-lines:])
+
+
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
     """The last 50 lines of each console (and trace: CAN frames) during this test, into the failure
     (terminal and junit)."""
@@ -91,7 +106,7 @@ def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) 
             if log.test_path is None:
                 continue
             title = f"{kind} {log.name}: last 50 lines of {log.test_path}"
-            text = log.tail(50)
+            text = without_framing(log.tail(60))
             addsection = getattr(report.longrepr, "addsection", None)  # exception reports render sections
             if callable(addsection):
                 addsection(title, text)

@@ -50,9 +50,10 @@ def flash(context: DriverContext, image: Path, target: Path, *, verify: bool, sk
         raise DriverError(f"{context}: writing {target}: {error.strerror or error}") from None
     finally:
         task.finish()
+    covered = "the bmap's mapped ranges" if bmap is not None else "the whole image"
     context.logs.note(
         f"[hil] flashed {report.size} bytes ({report.written} written) in {report.seconds:.1f} s"
-        + (f", verified sha256 {report.sha256[:16]}" if report.sha256 else "")
+        + (f", verified: sha256 {report.sha256[:16]} of {covered}" if report.sha256 else "")
     )
     return report
 
