@@ -238,3 +238,19 @@ def test_failure_tails_leave_out_the_shells_own_lines(pytester: pytest.Pytester,
     assert "visible-output" in tail
     assert "stty -echo" not in tail and "printf '%s%s" not in tail
     assert re.search(r"HIL[0-9a-f]{8}", tail) is None
+
+
+def test_a_board_that_cannot_boot_fails_its_test_at_once(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("lab.yaml").write_text(
+        "version: 1\nboards:\n  sim-a:\n    resources:\n"
+        "      power: {driver: sim-power, boot_time: 0.1}\n      console: {driver: sim-console, timeout: 5}\n"
+        "      storage: {driver: sim-storage}\n"
+        "    shell: {username: root, prompt: 'root@sim-a:\\S*# '}\n"  # the default boot_timeout: 120 s
+    )
+    pytester.makepyfile("def test_x(storage, shell):\n    pass\n\ndef test_y(shell):\n    pass\n")
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "-rs")
+    assert time.monotonic() - started < 30
+    result.assert_outcomes(errors=1, skipped=1)  # the board is broken for the rest of the session
+    result.stdout.fnmatch_lines(["*the board cannot boot: 'MMC: no bootable image on SD card' (shell.boot_failures)*"])
+    assert "\n\n\n" not in result.stdout.str()

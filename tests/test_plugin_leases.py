@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -116,52 +114,3 @@ def test_leases_are_released_when_the_run_is_interrupted(pytester: pytest.Pytest
     store = open_store(url, lab="test-lab")
     assert store.holders() == {}
     assert [(entry.board, entry.outcome) for entry in store.history()] == [("sim-a", "released")]
-
-
-def test_two_sessions_each_holding_a_board_a_roles_test_needs_do_not_deadlock(
-    pytester: pytest.Pytester, sim_lab: Path, url: str
-) -> None:
-    for own in ("sim-a", "sim-b"):
-        pytester.makepyfile(
-            **{
-                f"test_{own.replace('-', '_')}": f"""
-                import time
-                import pytest
-
-                @pytest.mark.hil(board="{own}")
-                def test_own(board):
-                    time.sleep(1.5)  # the other session takes its own board meanwhile
-
-                @pytest.mark.hil(roles={{"a": "arch=arm64", "b": "arch=riscv64"}})
-                def test_both(boards):
-                    assert sorted(board.name for board in boards.values()) == ["sim-a", "sim-b"]
-                """
-            }
-        )
-    sessions = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                f"--hil-lab={sim_lab}",
-                f"--hil-lease-url={url}",
-                name,
-            ],
-            cwd=pytester.path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name in ("test_sim_a.py", "test_sim_b.py")
-    ]
-    try:
-        outputs = [session.communicate(timeout=90)[0] for session in sessions]
-    finally:
-        for session in sessions:
-            session.kill()
-    for output in outputs:
-        assert "2 passed" in output, output
-    assert any("giving sim-" in output and "back while waiting" in output for output in outputs)
