@@ -262,3 +262,12 @@ def test_the_space_form_of_hil_lab_outside_the_folder_is_a_clear_usage_error(
     result.stderr.fnmatch_lines([f"*write --hil-lab={elsewhere / 'lab.yaml'} (with '='): pytest reads*"])
     fine = pytester.runpytest_subprocess(f"--hil-lab={elsewhere / 'lab.yaml'}", ".")
     fine.assert_outcomes(passed=1)
+
+
+def test_strict_makes_an_unservable_marked_test_an_error_even_without_hil_fixtures(
+    pytester: pytest.Pytester, sim_lab: Path
+) -> None:
+    pytester.makepyfile("import pytest\n\n@pytest.mark.hil('family=rpi4')\ndef test_x():\n    pass\n")
+    result = pytester.runpytest(f"--hil-lab={sim_lab}", "--hil-strict")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no board can serve this test (--hil-strict): needs family=rpi4*"])

@@ -84,6 +84,13 @@ def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs
     return needs_of(node.iter_markers(MARKER), fixturenames, name2fixturedefs, named, parametrized)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under --hil-strict a test no board can serve is an error, also when it asks for no HIL fixture."""
+    plan = item.stash.get(plan_key, None)
+    if plan is not None and plan.reason and hil_session(item.config).settings.strict:
+        pytest.fail(f"no board can serve this test (--hil-strict): {plan.reason}", pytrace=False)
+
+
 def _requests_hil_fixtures(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     definitions = info.name2fixturedefs if info is not None else {}
