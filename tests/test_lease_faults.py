@@ -31,6 +31,23 @@ boards:
 """
 
 
+def start_session(pytester: pytest.Pytester, url: str, *args: str) -> subprocess.Popen[str]:
+    """A pytest session in its own process on the lab in pytester's folder and the store at `url`."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--hil-lab=lab.yaml", f"--hil-lease-url={url}"]
+    return subprocess.Popen(
+        [*command, *args], cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def outputs_of(sessions: list[subprocess.Popen[str]], timeout: float) -> list[str]:
+    """What each session printed; all of them are ended, also when one hangs (a deadlock)."""
+    try:
+        return [session.communicate(timeout=timeout)[0] for session in sessions]
+    finally:
+        for session in sessions:
+            session.kill()
+
+
 def wait_until_stopped(pid: int, within: float = 60) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -54,22 +71,7 @@ def test_a_frozen_session_never_uses_a_board_someone_took_meanwhile(pytester: py
             pass
         """
     )
-    session = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--hil-lab=lab.yaml",
-            f"--hil-lease-url={url}",
-            "-rA",
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    session = start_session(pytester, url, "-rA")
     store = open_store(url, lab=None)
     try:
         wait_until_stopped(session.pid)
@@ -291,25 +293,8 @@ def test_a_random_mix_of_sessions_never_shares_a_board_and_never_deadlocks(
                 )
         name = f"test_session_{index}.py"
         pytester.path.joinpath(name).write_text("import time\nimport pytest\n\n" + "\n".join(tests))
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--hil-lab=lab.yaml",
-            f"--hil-lease-url={url}",
-            name,
-        ]
-        sessions.append(
-            subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        )
-    try:
-        outputs = [session.communicate(timeout=240)[0] for session in sessions]
-    finally:
-        for session in sessions:
-            session.kill()
-    for output in outputs:
+        sessions.append(start_session(pytester, url, name))
+    for output in outputs_of(sessions, timeout=240):
         assert "4 passed" in output, output
     events = sorted(
         (int(stamp), kind, board, pid)
@@ -327,8 +312,7 @@ def test_a_random_mix_of_sessions_never_shares_a_board_and_never_deadlocks(
 def test_two_sessions_each_holding_a_board_a_roles_test_needs_do_not_deadlock(
     pytester: pytest.Pytester, url: str
 ) -> None:
-    sim_lab = pytester.path / "lab.yaml"
-    sim_lab.write_text(SIM_LAB)
+    pytester.path.joinpath("lab.yaml").write_text(SIM_LAB)
     for own in ("sim-a", "sim-b"):
         pytester.makepyfile(
             **{
@@ -346,30 +330,8 @@ def test_two_sessions_each_holding_a_board_a_roles_test_needs_do_not_deadlock(
                 """
             }
         )
-    sessions = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                f"--hil-lab={sim_lab}",
-                f"--hil-lease-url={url}",
-                name,
-            ],
-            cwd=pytester.path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name in ("test_sim_a.py", "test_sim_b.py")
-    ]
-    try:
-        outputs = [session.communicate(timeout=90)[0] for session in sessions]
-    finally:
-        for session in sessions:
-            session.kill()
+    sessions = [start_session(pytester, url, name) for name in ("test_sim_a.py", "test_sim_b.py")]
+    outputs = outputs_of(sessions, timeout=90)
     for output in outputs:
         assert "2 passed" in output, output
     assert any("giving sim-" in output and "back while waiting" in output for output in outputs)
