@@ -18,7 +18,7 @@ from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, t
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, parse_selector
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTimeout, Waiting, open_store
-from pytest_hil.leases import default_url as default_store_url
+from pytest_hil.leases import store_url as resolve_store_url
 from pytest_hil.text import printable
 
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -62,7 +62,7 @@ def duration(text: str) -> float:
 
 def store_url(lab: Lab) -> str:
     """HIL_LEASE_URL, else the lab file's leases.url, else this user's store."""
-    return os.environ.get("HIL_LEASE_URL") or lab.leases.url or default_store_url()
+    return resolve_store_url(os.environ.get("HIL_LEASE_URL"), lab.leases.url)
 
 
 def open_lab_store(lab: Lab) -> LeaseStore:

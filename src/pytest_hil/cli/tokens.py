@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_hil.errors import HilError
+from pytest_hil.leases import state_dir
 
 
 class TokenFileError(HilError):
@@ -22,8 +23,7 @@ class TokenFileError(HilError):
 
 
 def tokens_path() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "pytest-hil" / "tokens.json"
+    return state_dir() / "tokens.json"
 
 
 @contextlib.contextmanager

@@ -23,13 +23,25 @@ __all__ = [
     "Waiting",
     "default_url",
     "open_store",
+    "state_dir",
+    "store_url",
 ]
+
+
+def state_dir() -> Path:
+    """This user's pytest-hil state folder (the default store, `hil lease` tokens)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "pytest-hil"
 
 
 def default_url() -> str:
     """The embedded store: a file in the user's state folder."""
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return f"sqlite:///{state / 'pytest-hil' / 'leases.db'}"
+    return f"sqlite:///{state_dir() / 'leases.db'}"
+
+
+def store_url(given: str | None, lab_url: str | None) -> str:
+    """The one rule for which store a run or command uses: the URL given (--hil-lease-url, the ini key
+    or HIL_LEASE_URL), else the lab file's `leases.url`, else this user's own store."""
+    return given or lab_url or default_url()
 
 
 def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None, all_labs: bool = False) -> LeaseStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_hil.leases import default_url
+from pytest_hil.leases import store_url
 from pytest_hil.plugin.session import hil_session
 from pytest_hil.secrets import mask
 
@@ -14,7 +14,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lab = session.lab
     if lab is None:
         return []
-    store = session.settings.lease_url or lab.leases.url or default_url()
+    store = store_url(session.settings.lease_url, lab.leases.url)
     boards = ", ".join(session.eligible) or "none"
     lines = [
         f"pytest-hil: lab {lab.name or '(unnamed)'} ({lab.path}, sha256 {lab.sha256[:12]}), boards: {boards}; "

@@ -14,7 +14,7 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
-from pytest_hil.leases import LeaseError
+from pytest_hil.leases import LeaseError, store_url
 from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings, space_form_problem
@@ -89,7 +89,7 @@ class HilSession:
             raise LeaseError(self.store_problem)
         if self.leases is None:
             assert self.lab is not None
-            url = self.settings.lease_url or self.lab.leases.url
+            url = store_url(self.settings.lease_url, self.lab.leases.url)
             try:
                 self.leases = SessionLeases.open(
                     self.config, url, self.lab.leases.ttl, self.settings.lease_timeout, self.lab.name
