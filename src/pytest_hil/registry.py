@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pluggy
 
-from pytest_hil import hookspecs
+from pytest_hil import driver_hookspecs
 from pytest_hil.errors import DriverLoadError
 from pytest_hil.interfaces import Driver, interfaces_of
 
@@ -32,7 +32,7 @@ class DriverRegistry:
 
     def __init__(self) -> None:
         self.plugins = pluggy.PluginManager("pytest_hil")
-        self.plugins.add_hookspecs(hookspecs)
+        self.plugins.add_hookspecs(driver_hookspecs)
         self._packages: dict[int, str] = {}
         self._kinds: dict[str, DriverInfo] | None = None
 

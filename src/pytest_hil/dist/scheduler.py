@@ -3,7 +3,7 @@
 - Known durations (pytest's cache, from earlier runs) go longest first; the rest in collection order,
   handed out two at a time so that workers able to run them share them.
 - A test no worker's board can serve goes to any worker, which skips it with the reason (once).
-- `roles` tests (several boards at once) run last, on the worker of their first role's board, after
+- `roles` tests (several boards at once) run last, all on one worker (the first still up), after
   every other worker has finished: then no other process uses those boards, and the worker, which
   holds no leases of its own (the controller holds them all), opens them for that test.
 - A worker whose board broke stops getting tests and leaves before running the test it holds (see

@@ -16,8 +16,7 @@ from pytest_hil.interfaces import INTERFACES
 from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, RemoteSettings, ResourceSpec, ShellSpec
 from pytest_hil.lab.schema import build_options
 from pytest_hil.lab.selector import Selector, parse_selector
-from pytest_hil.lab.source import Document, Unset, dotted, read_document
-from pytest_hil.lab.source import Path as KeyPath
+from pytest_hil.lab.source import Document, KeyPath, Unset, dotted, read_document
 from pytest_hil.power_chain import PowerChain, PowerChainOptions
 from pytest_hil.registry import DriverRegistry, default_registry
 from pytest_hil.secrets import MIN_LENGTH, Secret, register

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from pytest_hil.lab.environment import Expanded
-from pytest_hil.lab.source import Path as KeyPath
-from pytest_hil.lab.source import Unset
+from pytest_hil.lab.source import KeyPath, Unset
 from pytest_hil.secrets import Secret, shown, url_secrets
 
 Report = Callable[[KeyPath, str], None]

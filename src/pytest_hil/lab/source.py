@@ -15,7 +15,8 @@ import yaml
 from pytest_hil.errors import LabIssue
 from pytest_hil.lab.environment import BadReference, expand
 
-Path = tuple[str | int, ...]
+#: Where a value sits in the document: keys and list indexes from the root.
+KeyPath = tuple[str | int, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -47,21 +48,21 @@ class Document:
 
     file: str
     value: Any
-    lines: dict[Path, int] = field(default_factory=dict)
-    texts: dict[Path, str] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    texts: dict[KeyPath, str] = field(default_factory=dict)
     issues: list[LabIssue] = field(default_factory=list)
 
-    def line(self, path: Path) -> int:
+    def line(self, path: KeyPath) -> int:
         """The line of `path`, or of its nearest located ancestor."""
         while path not in self.lines and path:
             path = path[:-1]
         return self.lines.get(path, 1)
 
-    def report(self, path: Path, message: str, line: int | None = None) -> None:
+    def report(self, path: KeyPath, message: str, line: int | None = None) -> None:
         self.issues.append(LabIssue(self.file, line or self.line(path), dotted(path), message))
 
 
-def dotted(path: Path) -> str:
+def dotted(path: KeyPath) -> str:
     return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in path).replace(".[", "[")
 
 
@@ -111,7 +112,7 @@ class _Builder:
         self.count = 0
         self.too_large = False
 
-    def build(self, node: yaml.Node, path: Path, active: frozenset[int]) -> Any:
+    def build(self, node: yaml.Node, path: KeyPath, active: frozenset[int]) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
             if not self.too_large:
@@ -132,7 +133,7 @@ class _Builder:
             return [self.build(item, (*path, index), inner) for index, item in enumerate(node.value)]
         return self._scalar(node, path)
 
-    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         self.document.texts[path] = str(node.value)
         if node.tag.startswith("!") or node.tag not in _PLAIN_TAGS:
             self.document.report(path, f"the tag {_tag(node)} is not allowed: a lab file holds plain values")
@@ -151,7 +152,7 @@ class _Builder:
                 return UNSET
         return value
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, active: frozenset[int]) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath, active: frozenset[int]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         seen: dict[str, int] = {}
@@ -172,7 +173,7 @@ class _Builder:
             result[key] = self.build(value_node, key_path, active)
         return {**merged, **result}
 
-    def _merge(self, node: yaml.Node, path: Path, active: frozenset[int]) -> dict[str, Any]:
+    def _merge(self, node: yaml.Node, path: KeyPath, active: frozenset[int]) -> dict[str, Any]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         merged: dict[str, Any] = {}
         for source in reversed(sources):
@@ -183,7 +184,7 @@ class _Builder:
             merged.update(value)
         return merged
 
-    def _key(self, node: yaml.Node, path: Path) -> str | None:
+    def _key(self, node: yaml.Node, path: KeyPath) -> str | None:
         line = node.start_mark.line + 1
         if not isinstance(node, yaml.ScalarNode):
             self.document.report(path, "a key must be a plain string, not a list or mapping", line)

@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any
 
-from pytest_hil.errors import DriverUnavailable
 from pytest_hil.leases.backend import Backend
+from pytest_hil.leases.store import LeaseError
 from pytest_hil.secrets import redact_urls
 
 #: Key of the advisory lock that serializes lease changes ("hil" in ASCII).
@@ -25,9 +25,7 @@ class PostgresBackend(Backend):
         try:
             import psycopg
         except ImportError:
-            raise DriverUnavailable(
-                "a postgresql:// lease store needs psycopg: pip install 'pytest-hil[postgres]'"
-            ) from None
+            raise LeaseError("a postgresql:// lease store needs psycopg: pip install 'pytest-hil[postgres]'") from None
         self.psycopg = psycopg
         self.url = url
         self.local = threading.local()

@@ -16,6 +16,6 @@ pytest_plugins = [
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from pytest_hil.plugin import hookspecs
+    from pytest_hil.plugin import pytest_hookspecs
 
-    pluginmanager.add_hookspecs(hookspecs)
+    pluginmanager.add_hookspecs(pytest_hookspecs)

@@ -24,7 +24,7 @@ _ZERO_BLOCK = bytes(ZERO_BLOCK)
 
 #: `progress(done, total, share)`: bytes written, of how many (0: unknown), and the share of the image
 #: file read when that says more (a compressed image: its uncompressed size is unknown).
-Progress = Callable[[int, int, "float | None"], None]
+ProgressCallback = Callable[[int, int, "float | None"], None]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def write_image(
     bmap: Bmap | None = None,
     skip_zeros: bool = False,
     verify: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> WriteReport:
     """Write `image` (decompressed on the fly) to `target`, then fsync.
 
@@ -98,7 +98,7 @@ def _write_all(
     target: Path,
     capacity: int | None,
     skip_zeros: bool,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
     compressed_read: Callable[[], int],
 ) -> tuple[int, int]:
     buffer = bytearray(CHUNK)
@@ -141,7 +141,9 @@ def _write_skipping_zeros(fd: int, buffer: bytearray, count: int, offset: int) -
     return written
 
 
-def _write_bmap(source: IO[bytes], fd: int, image: Path, bmap: Bmap, progress: Progress | None) -> tuple[int, int]:
+def _write_bmap(
+    source: IO[bytes], fd: int, image: Path, bmap: Bmap, progress: ProgressCallback | None
+) -> tuple[int, int]:
     """Write the bmap's ranges. Each chunk is hashed on a second thread while it is written (both
     release the GIL), so checking the checksums costs next to nothing."""
     position = written = 0
