@@ -190,3 +190,26 @@ def test_no_free_board_before_the_lease_timeout_fails_fast_naming_the_holder(
         ]
     )
     assert {info.holder.user for info in store.holders().values()} == {"bob"}  # nothing left half-taken
+
+
+def test_a_busy_board_is_left_out_and_the_free_ones_serve(pytester: pytest.Pytester, lab: Path, tmp_path: Path) -> None:
+    from pytest_hil.leases import Holder, open_store
+
+    url = f"sqlite://{tmp_path}/leases.db"
+    store = open_store(url)
+    store.acquire([["sim-b"]], Holder("bob", "desk-2", 202))  # the second board busy: the first is kept
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from pytest_hil.leases import open_store
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_x(board, n):
+            assert board.name == "sim-a"
+            assert open_store({url!r}).holders()["sim-a"].holder.user != "bob"  # leased by this run throughout
+        """
+    )
+    result = pytester.runpytest_subprocess(f"--hil-lab={lab}", "--hil-dist", f"--hil-lease-url={url}")
+    result.assert_outcomes(passed=4)
+    assert [(entry.board, entry.outcome) for entry in store.history()] == [("sim-a", "released")]
+    assert {name: info.holder.user for name, info in store.holders().items()} == {"sim-b": "bob"}

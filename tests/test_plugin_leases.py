@@ -114,3 +114,25 @@ def test_leases_are_released_when_the_run_is_interrupted(pytester: pytest.Pytest
     store = open_store(url, lab="test-lab")
     assert store.holders() == {}
     assert [(entry.board, entry.outcome) for entry in store.history()] == [("sim-a", "released")]
+
+
+def test_asking_for_a_busy_board_without_waiting_keeps_the_boards_held(tmp_path: Path) -> None:
+    """As the --hil-dist controller leases every board that is free now: a busy one is skipped, and the
+    ones already leased stay leased (only a session that waits gives its boards back)."""
+    from types import SimpleNamespace
+
+    from pytest_hil.leases import LeaseTimeout
+    from pytest_hil.plugin.leasing import SessionLeases
+
+    url = f"sqlite://{tmp_path}/leases.db"
+    open_store(url).acquire([["b2"]], BOB)
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: None), stash={})
+    leases = SessionLeases(open_store(url), config, None, 30)  # type: ignore[arg-type]
+    try:
+        leases.hold(["b1"], timeout=0)
+        with pytest.raises(LeaseTimeout):
+            leases.hold(["b2"], timeout=0)
+        assert list(leases.held) == ["b1"]
+        assert set(open_store(url).holders()) == {"b1", "b2"}
+    finally:
+        leases.release_all({})

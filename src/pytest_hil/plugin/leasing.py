@@ -35,10 +35,10 @@ class SessionLeases:
 
     def hold(self, boards: Sequence[str], timeout: float | None = -1.0) -> None:
         """Lease every board of `boards` this session does not hold yet, all at once (waiting up to
-        `timeout` seconds; the default: --hil-lease-timeout)."""
+        `timeout` seconds; the default: --hil-lease-timeout; 0: not at all, keeping what is held)."""
         timeout = self.timeout if timeout == -1.0 else timeout
         missing = [board for board in boards if board not in self.held]
-        if missing and not self._take_now([[board] for board in missing]):
+        if missing and not self._take_now([[board] for board in missing], timeout):
             self._give_back_all()  # no hold-and-wait: see `_wait_for`
             self._wait_for([[board] for board in boards], timeout)
 
@@ -47,17 +47,20 @@ class SessionLeases:
         for board in candidates:
             if board in self.held:
                 return board
-        taken = self._take_now([list(candidates)])
+        taken = self._take_now([list(candidates)], self.timeout)
         if taken:
             return taken[0]
         self._give_back_all()
         return self._wait_for([list(candidates)], self.timeout)[0]
 
-    def _take_now(self, slots: list[list[str]]) -> tuple[str, ...]:
-        """The boards, if free now; () if any must be waited for."""
+    def _take_now(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
+        """The boards, if free now; () if they must be waited for. With `timeout` 0 there is no
+        waiting: `LeaseTimeout` at once, and the boards held are kept."""
         try:
             return self._keep(self.store.acquire(slots, self.holder, ttl=self.ttl, timeout=0))
         except LeaseTimeout:
+            if timeout is not None and timeout <= 0:
+                raise
             return ()
 
     def _wait_for(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
