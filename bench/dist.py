@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from plugin_overhead import private_state
 
 BOARDS = 4
 LAB = "version: 1\nleases: {ttl: 30}\nboards:\n" + "".join(
@@ -68,7 +69,7 @@ def run(folder: Path, journal: Path) -> tuple[float, float, float]:
         cwd=folder,
         check=True,
         stdout=subprocess.DEVNULL,
-        env={**os.environ, "HIL_BENCH_JOURNAL": str(journal)},
+        env={**private_state(folder), "HIL_BENCH_JOURNAL": str(journal)},
     )
     finished = time.time()
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
