@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pytest_hil.leases import open_store
 from tests.conftest import SIM_LAB
 
 TESTS = """
@@ -53,26 +55,62 @@ def test_a_damaged_store_is_one_line_in_hil(tmp_path: Path) -> None:
         assert "move it away" in run.stderr
 
 
-@pytest.mark.parametrize("kind", ["damaged", "unwritable"])
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs (root only), unmounted after the test."""
+    folder = tmp_path / "mnt"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    descriptor = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(descriptor, b"x" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+@pytest.mark.parametrize("kind", ["damaged", "unwritable", "read-only", "full", "unreachable"])
 def test_an_unusable_store_is_said_once_and_fails_the_tests_needing_a_board(
-    pytester: pytest.Pytester, tmp_path: Path, kind: str
+    pytester: pytest.Pytester, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
     pytester.path.joinpath("lab.yaml").write_text(SIM_LAB)
     pytester.makepyfile(TESTS)
     if kind == "damaged":
         url = corrupt_store(tmp_path)
-        said = "the file is damaged"
-    else:
+        said = ": the file is damaged"
+    elif kind == "unwritable":
         (tmp_path / "a-file").write_text("")
         url = f"sqlite://{tmp_path}/a-file/leases.db"
-        said = f"cannot create its folder ({tmp_path / 'a-file'} is not a folder)"
+        said = f": cannot create its folder ({tmp_path / 'a-file'} is not a folder)"
+    elif kind in ("read-only", "full"):
+        folder = request.getfixturevalue("small_filesystem")
+        url = f"sqlite://{folder}/leases.db"
+        open_store(url).close()  # a store with its schema, then the file system turns on it
+        if kind == "read-only":
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+            said = ": cannot open it (unable to open database file)"
+        else:
+            fill(folder)
+            said = ": cannot use it (disk I/O error): its file system may be full"
+    else:
+        url = "postgresql://hil@127.0.0.1:1/hil"
+        said = " is unreachable: "
     result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", f"--hil-lease-url={url}")
     result.assert_outcomes(passed=1, errors=2)
     output = result.stdout.str()
     assert "Traceback" not in output and "sqlite3." not in output
-    assert output.count(f"pytest-hil: lease store {url}: {said}") == 1
+    assert output.count(f"pytest-hil: lease store {url}{said}") == 1
     assert output.count("pytest-hil: lease store") == 1
-    assert output.count(said) == 3  # said once, then once in each failing test's report
+    assert output.count(f"lease store {url}{said}") == 3  # said once, then once in each failing test's report
 
 
 def test_sessions_starting_together_on_a_fresh_store_wait_for_each_other(

@@ -93,6 +93,6 @@ class SqliteBackend(Backend):
             return f"cannot write to it ({text}): free space on its file system"
         if "unable to open" in text:
             return f"cannot open it ({text}): check that its folder exists and is writable"
-        if "disk I/O" in text:
-            return f"cannot use it ({text}): check the file system it lives on"
+        if "disk I/O" in text:  # what a full file system looks like in WAL mode, too
+            return f"cannot use it ({text}): its file system may be full or failing: free space or move the store"
         return None
