@@ -228,6 +228,6 @@ def _secrets_of_this_test_only() -> Iterator[None]:
     must not mask another test's messages."""
     from pytest_hil.secrets import REGISTRY
 
-    saved = REGISTRY._values
+    saved = REGISTRY.values
     yield
-    REGISTRY._values = saved
+    REGISTRY.replace(saved)

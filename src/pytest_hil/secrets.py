@@ -97,6 +97,11 @@ class SecretRegistry:
             if not fresh.issubset(self._values):
                 self._values = tuple(sorted(set(self._values) | fresh, key=len, reverse=True))
 
+    def replace(self, values: tuple[str, ...]) -> None:
+        """Put back what `values` held (tests keep one test's secrets from masking another's text)."""
+        with self._lock:
+            self._values = values
+
     @property
     def values(self) -> tuple[str, ...]:
         """The searched-for secrets, longest first."""

@@ -53,13 +53,16 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
 def _write(path: Path, data: dict[str, dict[str, str]]) -> None:
     try:
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tokens-")  # 0600 from creation
+    except OSError as error:
+        raise TokenFileError(f"cannot write lease tokens to {path}: {error.strerror or error}") from None
+    try:
         with os.fdopen(descriptor, "w") as file:
             json.dump(data, file, indent=1)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        with contextlib.suppress(OSError, UnboundLocalError):
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise TokenFileError(f"cannot write lease tokens to {path}: {error.strerror or error}") from None
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from pytest_hil.secrets import MASK, MIN_LENGTH
+from pytest_hil.secrets import MASK, MIN_LENGTH, masked_parts
 
 RECENT = 64 * 1024
 
@@ -41,10 +41,7 @@ class Masker:
         return rest
 
     def mask_text(self, text: str) -> str:
-        data = text.encode()
-        for secret in self.secrets:
-            data = data.replace(secret, MASK.encode())
-        return data.decode(errors="replace")
+        return masked_parts(text, (secret.decode() for secret in self.secrets))
 
     def _pending_prefix(self, text: bytes) -> int:
         longest = 0

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_hil.console.shell import without_framing
 from pytest_hil.dist.plans import TestPlan, collect_plans
 from pytest_hil.dist.scheduler import HilScheduling
 from pytest_hil.leases import LeaseTimeout
@@ -201,8 +202,8 @@ class DistController:
         """The test that took its worker down fails with what its board's consoles said."""
         folder = self.log_dir() / folder_name_of(crashitem)
         for log in sorted(folder.glob("*.log")) if folder.is_dir() else []:
-            lines = log.read_text(errors="replace").replace("\r\n", "\n").split("\n")[-50:]
-            report.sections.append((f"console {log.stem}: last 50 lines of {log}", "\n".join(lines)))
+            text = log.read_bytes()[-256 * 1024 :].decode(errors="replace").replace("\r\n", "\n")
+            report.sections.append((f"console {log.stem}: last 50 lines of {log}", without_framing(text)))
             report.user_properties.append(("hil.console_log", str(log)))
 
     def _note(self, report: pytest.TestReport) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import re
 import warnings
 from collections.abc import Generator
 from pathlib import Path
@@ -14,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.shell import ShellUnreachable
+from pytest_hil.console.shell import ShellUnreachable, without_framing
 from pytest_hil.plugin.fixtures import serving_key
 from pytest_hil.plugin.session import hil_session
 
@@ -84,15 +83,6 @@ def _html_links(report: pytest.TestReport, logs: list[Path]) -> None:
     links = [extras.url(path.absolute().as_uri(), name=path.name) for path in logs]
     if links:
         report.extras = [*getattr(report, "extras", []), *links]  # type: ignore[attr-defined]
-
-
-#: The shell's own lines (its setup after a login, command markers): in the logs, not in failure tails.
-_FRAMING = re.compile(r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null).*$\n?", re.MULTILINE)
-
-
-def without_framing(text: str, lines: int = 50) -> str:
-    """A console tail as a person wants it: the shell's markers and setup taken out."""
-    return "\n".join(_FRAMING.sub("", text).split("\n")[-lines:])
 
 
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
