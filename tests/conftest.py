@@ -231,3 +231,18 @@ def _secrets_of_this_test_only() -> Iterator[None]:
     saved = REGISTRY.values
     yield
     REGISTRY.replace(saved)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs (root only; skips elsewhere), unmounted after the test: for full and read-only
+    file systems."""
+    import subprocess
+
+    folder = tmp_path / "small-fs"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)

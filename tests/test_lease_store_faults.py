@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,18 +52,6 @@ def test_a_damaged_store_is_one_line_in_hil(tmp_path: Path) -> None:
         assert (len(lines) == 1 and run.returncode == 1) or args == ["boards"], (args, run.stderr)
         assert f"lease store {url}: the file is damaged (" in run.stderr, args
         assert "move it away" in run.stderr
-
-
-@pytest.fixture
-def small_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs (root only), unmounted after the test."""
-    folder = tmp_path / "mnt"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def fill(folder: Path) -> None:

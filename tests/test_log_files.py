@@ -3,8 +3,6 @@ written never stops a console, nothing lands in the current directory or outside
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from xml.etree import ElementTree
@@ -88,19 +86,7 @@ def test_a_lab_host_cannot_ship_logs_outside_the_log_folder(tmp_path: Path) -> N
     assert sorted(path.name for path in tmp_path.rglob("*.log")) == ["b.console.log"]
 
 
-@pytest.fixture
-def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs (root only): the log folder fills up during the test."""
-    folder = tmp_path / "full"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=False)
-
-
-def test_a_full_log_folder_never_stops_a_console(pytester: pytest.Pytester, tiny_filesystem: Path) -> None:
+def test_a_full_log_folder_never_stops_a_console(pytester: pytest.Pytester, small_filesystem: Path) -> None:
     pytester.path.joinpath("lab.yaml").write_text(LAB)
     pytester.makepyfile(
         """
@@ -117,11 +103,11 @@ def test_a_full_log_folder_never_stops_a_console(pytester: pytest.Pytester, tiny
             assert shell.run("echo still here").stdout == "still here\\n"
         """
     )
-    result = pytester.runpytest("--hil-lab=lab.yaml", f"--hil-log-dir={tiny_filesystem}", "-W", "always")
+    result = pytester.runpytest("--hil-lab=lab.yaml", f"--hil-log-dir={small_filesystem}", "-W", "always")
     result.assert_outcomes(passed=2)
     warnings = [line for line in result.outlines if "cannot write the console log" in line]
     assert len(warnings) == 1, result.outlines
-    assert "No space left on device" in warnings[0] and str(tiny_filesystem) in warnings[0]
+    assert "No space left on device" in warnings[0] and str(small_filesystem) in warnings[0]
 
 
 def test_artifacts_outside_a_test_never_land_in_the_current_directory(
