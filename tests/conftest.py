@@ -208,6 +208,13 @@ def _private_lease_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("HIL_LEASE_URL", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _terminal_of_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest runs under test see an 80-column terminal wherever the suite runs: its short summary
+    shows a whole message only when it fits, so a wide CI terminal changed what the output held."""
+    monkeypatch.setenv("COLUMNS", "80")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh lease store: an SQLite file, and a database of its own on the test PostgreSQL cluster."""
