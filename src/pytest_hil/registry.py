@@ -1,4 +1,10 @@
-"""The drivers' plugin manager: entry points in, driver classes by kind out."""
+"""The drivers' plugin manager: entry points in, driver classes by kind out.
+
+A driver package names each of its kinds as an entry point of the `pytest_hil.drivers` group
+(`sim-power = "hil_drivers.sim"`), so a lab file imports only the packages whose kinds it uses. An
+entry point named otherwise (a whole family: `my_pdu = "my_pdu.plugin"`) still works: it is imported
+when a lab names a kind no entry point declares, and by `hil drivers`.
+"""
 
 from __future__ import annotations
 
@@ -28,28 +34,28 @@ class DriverInfo:
 
 
 class DriverRegistry:
-    """Driver classes by kind, gathered through pluggy's `hil_drivers` hook."""
+    """Driver classes by kind, gathered through pluggy's `hil_drivers` hook from the packages
+    imported so far; `get` imports the package of a kind at first need."""
 
     def __init__(self) -> None:
         self.plugins = pluggy.PluginManager("pytest_hil")
         self.plugins.add_hookspecs(driver_hookspecs)
         self._packages: dict[int, str] = {}
         self._kinds: dict[str, DriverInfo] | None = None
+        #: Entry points not imported yet, by name (a kind, or a family's name).
+        self._pending: dict[str, importlib.metadata.EntryPoint] = {}
 
-    def load_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> None:
-        """Register every module of the `pytest_hil.drivers` entry-point group."""
+    def add_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> None:
+        """Know the `pytest_hil.drivers` entry points (all installed ones by default), importing none."""
         if entry_points is None:
             entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
         for entry_point in entry_points:
-            package = _package_of(entry_point)
-            try:
-                module = entry_point.load()
-            except Exception as error:
-                raise DriverLoadError(
-                    f"driver package {package}: entry point {entry_point.name} = {entry_point.value} "
-                    f"failed to load: {type(error).__name__}: {error}"
-                ) from error
-            self.register(module, package, name=f"{package}:{entry_point.name}")
+            self._pending.setdefault(entry_point.name, entry_point)
+
+    def load_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> None:
+        """Import and register every `pytest_hil.drivers` entry point now."""
+        self.add_entry_points(entry_points)
+        self._import_pending(list(self._pending))
 
     def register(self, plugin: ModuleType | object, package: str, name: str | None = None) -> None:
         """Register a module or object implementing `hil_drivers` (for tests and embedding)."""
@@ -60,13 +66,51 @@ class DriverRegistry:
         self._kinds = None
 
     def kinds(self) -> dict[str, DriverInfo]:
-        """Every registered kind, sorted by name."""
+        """Every kind of every known package (importing them all), sorted by name."""
+        self._import_pending(list(self._pending))
+        return self._registered()
+
+    def get(self, kind: str) -> DriverInfo | None:
+        """The driver of `kind`: its package is imported now if it was not yet; a kind no entry point
+        names imports the remaining family-named entry points before it is called unknown."""
+        found = self._registered().get(kind)
+        entry_point = self._pending.get(kind) if found is None else None
+        if entry_point is not None:
+            self._import_pending([kind])
+            found = self._registered().get(kind)
+            if found is None:
+                raise DriverLoadError(
+                    f"driver package {_package_of(entry_point)}: entry point {kind} = {entry_point.value} "
+                    f"provides no driver of kind {kind!r}"
+                )
+        if found is None and self._pending:
+            self._import_pending(list(self._pending))
+            found = self._registered().get(kind)
+        return found
+
+    def _import_pending(self, names: list[str]) -> None:
+        """Import the entry points `names`; every other entry point of the same module comes along."""
+        for name in names:
+            entry_point = self._pending.pop(name, None)
+            if entry_point is None:
+                continue
+            package = _package_of(entry_point)
+            try:
+                module = entry_point.load()
+            except Exception as error:
+                raise DriverLoadError(
+                    f"driver package {package}: entry point {entry_point.name} = {entry_point.value} "
+                    f"failed to load: {type(error).__name__}: {error}"
+                ) from error
+            for other, same in list(self._pending.items()):
+                if same.value == entry_point.value:
+                    del self._pending[other]
+            self.register(module, package, name=f"{package}:{entry_point.value}")
+
+    def _registered(self) -> dict[str, DriverInfo]:
         if self._kinds is None:
             self._kinds = self._collect()
         return self._kinds
-
-    def get(self, kind: str) -> DriverInfo | None:
-        return self.kinds().get(kind)
 
     def _collect(self) -> dict[str, DriverInfo]:
         found: dict[str, DriverInfo] = {}
@@ -94,7 +138,7 @@ def _package_of(entry_point: importlib.metadata.EntryPoint) -> str:
 
 @functools.cache
 def default_registry() -> DriverRegistry:
-    """The registry of installed driver packages, loaded once per process."""
+    """The registry of installed driver packages, each imported when a lab first names one of its kinds."""
     registry = DriverRegistry()
-    registry.load_entry_points()
+    registry.add_entry_points()
     return registry

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_hil.errors import LabError, LabIssue, SelectorError
+from pytest_hil.errors import DriverLoadError, LabError, LabIssue, SelectorError
 from pytest_hil.interfaces import INTERFACES
 from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, RemoteSettings, ResourceSpec, ShellSpec
 from pytest_hil.lab.schema import build_options
@@ -306,9 +306,13 @@ class _Checker:
             return None
         if isinstance(kind, Unset):
             return None
-        info = self.registry.get(kind) if isinstance(kind, str) else None
+        try:
+            info = self.registry.get(kind) if isinstance(kind, str) else None
+            known = "" if info is not None else ", ".join(self.registry.kinds()) or "none are installed"
+        except DriverLoadError as error:
+            self.report((*path, "driver"), str(error))
+            return None
         if info is None:
-            known = ", ".join(self.registry.kinds()) or "none are installed"
             self.report((*path, "driver"), f"unknown driver kind {kind!r} (known kinds: {known})")
             return None
         if name in INTERFACES and name not in info.interfaces:
