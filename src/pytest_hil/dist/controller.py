@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_hil.console.shell import without_framing
-from pytest_hil.dist.plans import TestPlan, collect_plans
+from pytest_hil.dist.routes import Route, collect_routes
 from pytest_hil.dist.scheduler import HilScheduling
 from pytest_hil.leases import LeaseTimeout
 from pytest_hil.paths import contained, folder_name_of
+from pytest_hil.plugin.leasing import LeasingSupply
 
 if TYPE_CHECKING:
     from pytest_hil.plugin.session import HilSession
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 DURATIONS_KEY = "hil/durations"
 
 
-def start(config: pytest.Config, session: HilSession) -> None:
+def start(config: pytest.Config, session: HilSession, max_boards: int | None) -> None:
     """Lease boards and turn this run into an xdist run with one worker per board."""
     if not config.pluginmanager.hasplugin("xdist"):
         raise pytest.UsageError("--hil-dist needs pytest-xdist: pip install pytest-xdist (or 'pytest-hil[dist]')")
@@ -33,15 +34,16 @@ def start(config: pytest.Config, session: HilSession) -> None:
     if config.option.numprocesses or config.option.dist != "no" or config.option.tx:
         raise pytest.UsageError("--hil-dist starts one worker per leased board itself: drop -n, --dist and --tx")
     try:
-        plans = collect_plans(config)
+        routes = collect_routes(config)
     except Exception as error:
         raise pytest.UsageError(str(error)) from None
-    used = {board for plan in plans.values() if plan.reason is None for board in plan.boards}
+    used = {board for route in routes.values() if route.reason is None for board in route.boards}
     wanted = [name for name in session.eligible if name in used]
     if not wanted:
         return  # no test needs a board: an ordinary run, whose board tests skip saying why
-    limit = session.settings.max_boards or len(wanted)
-    leases = session.lease()
+    limit = max_boards or len(wanted)
+    assert isinstance(session.supply, LeasingSupply)  # the controller leases the boards its workers serve
+    leases = session.supply.lease()
     held: list[str] = []
     for name in wanted:  # every board that is free now, up to the limit
         if len(held) == limit:
@@ -59,7 +61,7 @@ def start(config: pytest.Config, session: HilSession) -> None:
     config.option.tx = [worker_spec(session, name) for name in held]
     check_lab_hosts(config, session, held)
     config.option.dist = "load"
-    config.pluginmanager.register(DistController(session, dict(enumerate(held)), plans), "hil-dist")
+    config.pluginmanager.register(DistController(session, dict(enumerate(held)), routes), "hil-dist-controller")
 
 
 def worker_spec(session: HilSession, board: str) -> str:
@@ -117,10 +119,10 @@ def check_lab_hosts(config: pytest.Config, session: HilSession, boards: list[str
 class DistController:
     """Hooks of the controller of a `--hil-dist` run."""
 
-    def __init__(self, session: HilSession, boards: dict[int, str], plans: dict[str, TestPlan]) -> None:
+    def __init__(self, session: HilSession, boards: dict[int, str], routes: dict[str, Route]) -> None:
         self.session = session
         self.boards = {f"gw{index}": name for index, name in boards.items()}
-        self.plans = plans
+        self.routes = routes
         self.durations: dict[str, float] = {}
         self.scheduler: HilScheduling | None = None
         self.orphaned: list[str] = []  # boards of workers that died, for their replacements
@@ -128,7 +130,7 @@ class DistController:
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> HilScheduling:
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         self.durations = dict(cache.get(DURATIONS_KEY, {})) if cache is not None else {}
-        self.scheduler = HilScheduling(self.boards, self.plans, self.durations)
+        self.scheduler = HilScheduling(self.boards, self.routes, self.durations)
         return self.scheduler
 
     def pytest_configure_node(self, node: Any) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_hil.dist.plans import TestPlan
+from pytest_hil.dist.routes import Route
 
 CHUNK = 2
 
@@ -26,9 +26,9 @@ CHUNK = 2
 class HilScheduling:
     """Implements xdist's `Scheduling` protocol."""
 
-    def __init__(self, boards: dict[str, str], plans: dict[str, TestPlan], durations: dict[str, float]) -> None:
+    def __init__(self, boards: dict[str, str], routes: dict[str, Route], durations: dict[str, float]) -> None:
         self.boards = boards  # gateway id -> board
-        self.plans = plans
+        self.routes = routes
         self.durations = durations
         self.node2pending: dict[Any, list[int]] = {}
         self.node2collection: dict[Any, list[str]] = {}
@@ -99,8 +99,8 @@ class HilScheduling:
             self.collection = first
             ordered = sorted(range(len(first)), key=lambda index: -self.durations.get(first[index], -1.0))
             for index in ordered:
-                plan = self.plans.get(first[index])
-                (self.roles_pending if plan is not None and plan.roles is not None else self.pending).append(index)
+                route = self.routes.get(first[index])
+                (self.roles_pending if route is not None and route.roles is not None else self.pending).append(index)
         for node in self.nodes:
             self._feed(node)
 
@@ -117,13 +117,13 @@ class HilScheduling:
 
     def _servable(self, index: int, board: str) -> bool:
         assert self.collection is not None
-        plan = self.plans.get(self.collection[index])
-        if plan is None or plan.reason is not None:
+        route = self.routes.get(self.collection[index])
+        if route is None or route.reason is not None:
             return True  # not a board test, or one no board serves: any worker (it skips those)
         working = set(self.boards.values()) - self.broken
-        if not working & set(plan.candidates):
+        if not working & set(route.candidates):
             return True  # no worker's board can serve it: any worker, which skips it saying why
-        return board in plan.candidates
+        return board in route.candidates
 
     def _feed(self, node: Any) -> None:
         if node.shutting_down or self.collection is None:

@@ -14,10 +14,9 @@ from pytest_hil.console.stream import ConsoleClosed
 from pytest_hil.errors import DriverUnavailable, HilError
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.model import Lab
-from pytest_hil.leases import LeaseError, LeaseLost, LeaseTimeout
 from pytest_hil.plugin.needs import FIXTURE_FLAG
-from pytest_hil.plugin.selection import NO_LAB, Plan, plan_key, selected_board
-from pytest_hil.plugin.session import HilSession, hil_session
+from pytest_hil.plugin.selection import NO_LAB, plan_key
+from pytest_hil.plugin.session import hil_session
 from pytest_hil.secrets import shown
 
 #: The boards serving a test (role -> board; one entry named "board" for single-board tests).
@@ -55,7 +54,7 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         pytest.fail(f"{item.nodeid}: request pytest-hil fixtures as arguments, not by name at run time", pytrace=False)
     if plan.reason:
         pytest.fail(f"no board can serve this test (--hil-strict): {plan.reason}", pytrace=False)
-    serving = _lease_serving(item, session, plan)
+    serving = session.supply.serving(item, plan)
     for board in serving.values():
         if board.name in session.broken:
             pytest.skip(f"board {board.name} is broken: {session.broken[board.name]}")
@@ -78,48 +77,6 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             for path in board.logs.end_test():
                 item.user_properties.append(("hil.console_log", str(path)))
             board.lock.release()
-
-
-def _lease_serving(item: pytest.Item, session: HilSession, plan: Plan) -> dict[str, Board]:
-    """The boards for `item`, leased for the session if they are not yet: the plan's boards for roles,
-    else the board `pytest_hil_select_board` chose, else any free candidate (one already held first).
-    A --hil-dist worker leases nothing (its controller holds the leases) and serves with its board."""
-    if session.dist_board is not None:
-        if session.dist_board in session.broken:
-            from pytest_hil.dist.worker import leave
-
-            leave(session)  # its tests go to workers whose boards work
-        if plan.roles is not None:
-            return {role: session.boards[name] for role, name in plan.roles.items()}
-        if session.dist_board not in plan.candidates:
-            pytest.skip(f"needs one of {', '.join(plan.candidates)}: no --hil-dist worker serves it (broken?)")
-        return {"board": session.boards[session.dist_board]}
-    try:
-        leases = session.lease()
-        if plan.roles is not None:
-            leases.hold(list(plan.roles.values()))
-            serving = {role: session.boards[name] for role, name in plan.roles.items()}
-        else:
-            candidates = [name for name in plan.candidates if name not in session.broken] or list(plan.candidates[:1])
-            chosen = selected_board(item, session, candidates) if len(candidates) > 1 else None
-            if chosen is not None:
-                leases.hold([chosen.name])
-                serving = {"board": chosen}
-            else:
-                serving = {"board": session.boards[leases.hold_any(candidates)]}
-        for board in serving.values():
-            leases.check(board.name)
-    except LeaseTimeout as error:
-        problem, give_up = f"no board free: {error}", pytest.fail if session.settings.strict else pytest.skip
-    except LeaseError as error:
-        session.store_trouble(error)
-        problem, give_up = str(error), pytest.fail
-    except LeaseLost as error:
-        problem, give_up = str(error), pytest.fail
-    else:
-        return serving
-    give_up(problem, pytrace=False) if give_up is pytest.fail else give_up(problem)  # outside `except`: no chain
-    raise AssertionError("unreachable")
 
 
 def _board(_hil_board: Board) -> Board:

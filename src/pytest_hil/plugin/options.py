@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,12 @@ import pytest
 
 LAB_ENV = "HIL_LAB"
 LEASE_URL_ENV = "HIL_LEASE_URL"
+#: The `pytest --help` group of every --hil-* option.
+OPTION_GROUP = ("hil", "hardware in the loop (pytest-hil)")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("hil", "hardware in the loop (pytest-hil)")
+    group = parser.getgroup(*OPTION_GROUP)
     group.addoption(
         "--hil-lab",
         metavar="LAB",
@@ -56,15 +57,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="how long to wait for a busy board before its tests skip naming the holder (default: as long as it takes)",
     )
-    group.addoption(
-        "--hil-dist",
-        action="store_true",
-        help="run on every board the tests can use at once: one pytest-xdist worker per leased board",
-    )
-    group.addoption(
-        "--hil-max-boards", type=int, metavar="N", help="--hil-dist: lease at most N boards (default: all free ones)"
-    )
-    group.addoption("--hil-plans-out", metavar="FILE", help=argparse.SUPPRESS)  # --hil-dist's collection pass
     parser.addini("hil_lab", "lab file declaring the boards (relative to the ini file)", default=None)
     parser.addini("hil_board", "use only these boards", type="args", default=[])
     parser.addini("hil_select", "use only boards matching this selector", default=None)
@@ -73,8 +65,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("hil_log_timestamps", "stamp console log lines", type="bool", default=False)
     parser.addini("hil_lease_url", "lease store URL", default=None)
     parser.addini("hil_lease_timeout", "seconds to wait for a busy board", default=None)
-    parser.addini("hil_dist", "one pytest-xdist worker per leased board", type="bool", default=False)
-    parser.addini("hil_max_boards", "--hil-dist: lease at most this many boards", default=None)
 
 
 @dataclass(frozen=True)
@@ -90,8 +80,6 @@ class Settings:
     log_timestamps: bool
     lease_url: str | None = None
     lease_timeout: float | None = None
-    dist: bool = False
-    max_boards: int | None = None
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -110,9 +98,7 @@ def read_settings(config: pytest.Config) -> Settings:
         or config.getini("hil_lease_url")
         or os.environ.get(LEASE_URL_ENV)
         or None,
-        lease_timeout=_number(config, "hil_lease_timeout", float),
-        dist=bool(config.getoption("hil_dist") or config.getini("hil_dist")),
-        max_boards=_number(config, "hil_max_boards", int),
+        lease_timeout=number_option(config, "hil_lease_timeout", float),
     )
 
 
@@ -124,7 +110,8 @@ def _ini_path(config: pytest.Config, name: str) -> Path | None:
     return base / str(value)
 
 
-def _number(config: pytest.Config, name: str, kind: type[float] | type[int]) -> Any:
+def number_option(config: pytest.Config, name: str, kind: type[float] | type[int]) -> Any:
+    """The number given as option `--NAME`, else as ini key `NAME`; None if neither."""
     option = config.getoption(name)
     if option is not None:
         return option

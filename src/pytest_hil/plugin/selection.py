@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,33 +182,3 @@ def _distinct(options: list[list[str]], taken: list[str]) -> list[str] | None:
             if found is not None:
                 return found
     return None
-
-
-def selected_board(item: pytest.Item, session: HilSession, candidates: list[str]) -> Board | None:
-    """The board `pytest_hil_select_board` chose among `candidates` (the plan's boards that are not
-    broken), or None when no implementation chose."""
-    plan = item.stash[plan_key]
-    choice = item.config.hook.pytest_hil_select_board(item=item, candidates=[session.boards[n] for n in candidates])
-    if choice is None:
-        return None
-    name = choice if isinstance(choice, str) else getattr(choice, "name", None)
-    if name not in plan.candidates:
-        allowed = ", ".join(plan.candidates)
-        raise pytest.UsageError(f"{item.nodeid}: pytest_hil_select_board returned {choice!r}, not one of {allowed}")
-    return session.boards[str(name)]
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """--hil-plans-out (the collection pass of --hil-dist): every test's plan, for the scheduler."""
-    out = session.config.getoption("hil_plans_out")
-    if not out:
-        return
-    from pytest_hil.dist.plans import TestPlan, write_plans
-
-    plans = {}
-    for item in session.items:
-        plan = item.stash.get(plan_key, None)
-        if plan is not None:
-            roles = tuple(plan.roles.values()) if plan.roles is not None else None
-            plans[item.nodeid] = TestPlan(tuple(plan.candidates), roles, plan.reason)
-    write_plans(Path(out), plans)

@@ -14,10 +14,10 @@ from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
-from pytest_hil.leases import LeaseError, store_url
 from pytest_hil.paths import folder_name_of
-from pytest_hil.plugin.leasing import SessionLeases, add_early_properties
+from pytest_hil.plugin.leasing import LeasingSupply, add_early_properties
 from pytest_hil.plugin.options import Settings, read_settings, space_form_problem
+from pytest_hil.plugin.supply import BoardSupply
 from pytest_hil.plugin.terminal import capture_suspended, say
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
@@ -38,13 +38,13 @@ class HilSession:
     broken: dict[str, str] = field(default_factory=dict)
     shells: dict[str, ConsoleShell] = field(default_factory=dict)
     log_dir: Path | None = None
-    leases: SessionLeases | None = None
-    #: In a --hil-dist worker: the board this worker serves (the controller holds the leases).
-    dist_board: str | None = None
-    #: Why the lease store cannot be used (said once; every test needing a board fails with it).
-    store_problem: str | None = None
+    #: Where the boards come from: leased by this session unless a plugin supplies them.
+    supply: BoardSupply = field(init=False)
     #: Tests whose folders this run has started afresh.
     fresh_folders: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.supply = LeasingSupply(self)
 
     @property
     def active(self) -> bool:
@@ -82,31 +82,6 @@ class HilSession:
             shell = self.shells[board.name] = console_shell(board)
         return shell
 
-    def lease(self) -> SessionLeases:
-        """The session's leases, on the store named by --hil-lease-url, HIL_LEASE_URL or the lab file
-        (opened at first need: a run that uses no board touches no store)."""
-        if self.store_problem is not None:
-            raise LeaseError(self.store_problem)
-        if self.leases is None:
-            assert self.lab is not None
-            url = store_url(self.settings.lease_url, self.lab.leases.url)
-            try:
-                self.leases = SessionLeases.open(
-                    self.config, url, self.lab.leases.ttl, self.settings.lease_timeout, self.lab.name
-                )
-                self.leases.give_back = self.give_back
-            except LeaseError as error:
-                self.store_trouble(error)
-                raise
-        return self.leases
-
-    def store_trouble(self, error: LeaseError) -> None:
-        """Say once, on the terminal, that the lease store cannot be used; tests needing a board fail
-        with the same line."""
-        if self.store_problem is None:
-            self.store_problem = str(error)
-            say(self.config, f"pytest-hil: {self.store_problem}", red=True)
-
     def acquire(self, name: str) -> Board:
         """The board called `name`, announced to `pytest_hil_board_acquired` the first time."""
         board = self.boards[name]
@@ -136,8 +111,7 @@ class HilSession:
             except Exception as error:
                 errors.append(error)
             errors.extend(board.close())
-        if self.leases is not None:
-            errors.extend(self.leases.release_all(self.broken))
+        errors.extend(self.supply.release(self.broken))
         return errors
 
     def eligible_boards(self) -> Iterator[Board]:
@@ -178,27 +152,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{error}\n(lab file from {settings.lab_origin})") from None
     lab = session.lab
     progress = _terminal_progress(config)
-    workerinput = getattr(config, "workerinput", {})
-    fresh = workerinput.get("hil_fresh_logs", True)  # a run starts its own session logs
     session.boards = {
         name: Board(
-            spec,
-            lab.path.parent,
-            BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps, fresh=fresh),
-            progress,
+            spec, lab.path.parent, BoardLogs(name, settings.log_dir, lab.secrets, settings.log_timestamps), progress
         )
         for name, spec in lab.boards.items()
     }
     session.eligible = _eligible(session.lab, settings)
-    if "hil_board" in workerinput:
-        session.dist_board = workerinput["hil_board"]
-        session.eligible = [name for name in lab.boards if name in workerinput["hil_boards"]]
-        if "hil_log_dir" in workerinput:  # the controller's: it reads crashed tests' logs
-            session.use_log_dir(Path(workerinput["hil_log_dir"]))
-    elif settings.dist:
-        from pytest_hil.dist.controller import start
-
-        start(config, session)
 
 
 def _terminal_progress(config: pytest.Config) -> Progress:
@@ -236,31 +196,12 @@ def _eligible(lab: Lab, settings: Settings) -> list[str]:
     ]
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    _release(session.config)
-    _ship_logs(session.config)
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     add_early_properties(session.config)
 
 
-#: Most bytes of logs a lab host's worker sends back to its --hil-dist controller.
-SHIPPED_LOGS_LIMIT = 256 * 1024 * 1024
-
-
-def _ship_logs(config: pytest.Config) -> None:
-    """A --hil-dist worker on a lab host sends its logs and artifacts back to the controller."""
-    hil = config.stash.get(session_key, None)
-    if not getattr(config, "workerinput", {}).get("hil_ship_logs") or hil is None or hil.log_dir is None:
-        return
-    shipped: dict[str, bytes] = {}
-    total = 0
-    for path in sorted(hil.log_dir.rglob("*")):
-        if path.is_file() and total + path.stat().st_size <= SHIPPED_LOGS_LIMIT:
-            shipped[str(path.relative_to(hil.log_dir))] = path.read_bytes()
-            total += len(shipped[str(path.relative_to(hil.log_dir))])
-    config.workeroutput["hil_logs"] = shipped  # type: ignore[attr-defined]
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _release(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
