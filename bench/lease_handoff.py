@@ -26,7 +26,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_hil.leases import Holder, LeaseTimeout, open_store
+from pytest_hil.errors import LeaseTimeout
+from pytest_hil.leases import Holder, open_store
 
 HOLDER = Holder("bench", "bench", 1)
 

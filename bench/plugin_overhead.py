@@ -81,9 +81,9 @@ def main() -> None:
         runs: dict[str, list[float]] = {"hil": [], "plain": [], "collect-hil": [], "collect-plain": []}
         for _ in range(options.rounds):
             runs["hil"].append(timed(["--hil-lab=lab.yaml", "hil"], root))
-            runs["plain"].append(timed(["-p", "no:hil", "plain"], root))
+            runs["plain"].append(timed(["-p", "no:hil", "-p", "no:hil-dist", "plain"], root))
             runs["collect-hil"].append(timed(["--collect-only", "--hil-lab=lab.yaml", "hil"], root))
-            runs["collect-plain"].append(timed(["--collect-only", "-p", "no:hil", "plain"], root))
+            runs["collect-plain"].append(timed(["--collect-only", "-p", "no:hil", "-p", "no:hil-dist", "plain"], root))
     median = {name: statistics.median(values) for name, values in runs.items()}
     # run time = whole run minus collection, so interpreter start-up and collection cancel out
     hil_run = median["hil"] - median["collect-hil"]

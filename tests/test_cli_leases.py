@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.cli.main import main
-from pytest_hil.leases import Holder, LeaseStore, LeaseTimeout, open_store
+from pytest_hil.errors import LeaseTimeout
+from pytest_hil.leases import Holder, LeaseStore, open_store
 from tests.conftest import SIM_LAB
 
 BOB = Holder("bob", "desk-2", 202)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hil.leases import HeldLease, Holder, LeaseLost, LeaseTimeout, Waiting, open_store
+from pytest_hil.errors import LeaseLost, LeaseTimeout
+from pytest_hil.leases import HeldLease, Holder, Waiting, open_store
 from tests.conftest import SIM_LAB, dedent
 
 BOB = Holder("bob", "desk-2", 202)

@@ -11,16 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_hil.leases import (
-    HeldLease,
-    Holder,
-    LeaseError,
-    LeaseLost,
-    LeaseStore,
-    LeaseTimeout,
-    Waiting,
-    open_store,
-)
+from pytest_hil.errors import LeaseError, LeaseLost, LeaseTimeout
+from pytest_hil.leases import HeldLease, Holder, LeaseStore, Waiting, open_store
 from tests.postgres_cluster import Cluster
 
 ALICE = Holder("alice", "ci-1", 101, "CI_JOB_ID=7")

@@ -121,7 +121,7 @@ def test_asking_for_a_busy_board_without_waiting_keeps_the_boards_held(tmp_path:
     ones already leased stay leased (only a session that waits gives its boards back)."""
     from types import SimpleNamespace
 
-    from pytest_hil.leases import LeaseTimeout
+    from pytest_hil.errors import LeaseTimeout
     from pytest_hil.plugin.leasing import SessionLeases
 
     url = f"sqlite://{tmp_path}/leases.db"

@@ -12,8 +12,8 @@ import pytest
 from hil_drivers.qemu.machine import Qemu
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.shell import CommandTimeout, ConsoleShell, ShellLoggedOut, console_shell
-from pytest_hil.errors import DriverError, DriverUnavailable, LabError
+from pytest_hil.console.shell import ConsoleShell, console_shell
+from pytest_hil.errors import CommandTimeout, DriverError, DriverUnavailable, LabError, ShellLoggedOut
 from pytest_hil.lab import load_lab
 from tests.conftest import QEMU_PASSWORD, qemu_lab_text
 

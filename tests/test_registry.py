@@ -108,7 +108,7 @@ def test_a_kind_entry_point_whose_module_lacks_the_kind_is_named() -> None:
         [importlib.metadata.EntryPoint(name="sim-typo", value="hil_drivers.sim", group=ENTRY_POINT_GROUP)]
     )
     with pytest.raises(
-        DriverLoadError, match="entry point sim-typo = hil_drivers.sim provides no driver of kind 'sim-typo'"
+        DriverLoadError, match=r"entry point sim-typo = hil_drivers.sim provides no driver of kind 'sim-typo'"
     ):
         registry.get("sim-typo")
 

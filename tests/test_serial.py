@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console import ConsoleClosed, ConsoleTimeout, StreamConsole
+from pytest_hil.console import StreamConsole
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.errors import DriverError, LabError
+from pytest_hil.errors import ConsoleClosed, ConsoleTimeout, DriverError, LabError
 from pytest_hil.lab import load_lab
 
 

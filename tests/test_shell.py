@@ -10,17 +10,8 @@ import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.shell import (
-    BootFailed,
-    CommandFailed,
-    CommandTimeout,
-    ConsoleShell,
-    LoginRefused,
-    ShellLoggedOut,
-    ShellUnreachable,
-    clean_output,
-    console_shell,
-)
+from pytest_hil.console.shell import ConsoleShell, clean_output, console_shell
+from pytest_hil.errors import BootFailed, CommandFailed, CommandTimeout, LoginRefused, ShellLoggedOut, ShellUnreachable
 from pytest_hil.lab import load_lab
 
 LAB = """

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console import ConsoleTimeout, StreamConsole
-from pytest_hil.errors import DriverUnavailable
+from pytest_hil.console import StreamConsole
+from pytest_hil.errors import ConsoleTimeout, DriverUnavailable
 from pytest_hil.lab import load_lab
 from tests.conftest import REPO
 

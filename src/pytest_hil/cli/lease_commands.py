@@ -15,9 +15,9 @@ from typing import Any
 from pytest_hil.cli.lab_commands import lab_path, load_or_report
 from pytest_hil.cli.table import table
 from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
-from pytest_hil.errors import HilError, SelectorError
+from pytest_hil.errors import HilError, LeaseTimeout, SelectorError
 from pytest_hil.lab import Lab, parse_selector
-from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, LeaseTimeout, Waiting, open_store
+from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, Waiting, open_store
 from pytest_hil.leases import store_url as resolve_store_url
 from pytest_hil.text import printable
 

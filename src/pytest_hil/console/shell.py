@@ -15,8 +15,18 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from pytest_hil.console.stream import ConsoleClosed, ConsoleTimeout, StreamConsole
-from pytest_hil.errors import HilError
+from pytest_hil.console.stream import StreamConsole
+from pytest_hil.errors import (
+    BootFailed,
+    CommandFailed,
+    CommandTimeout,
+    ConsoleClosed,
+    ConsoleTimeout,
+    HilError,
+    LoginRefused,
+    ShellLoggedOut,
+    ShellUnreachable,
+)
 from pytest_hil.interfaces import CommandResult, DriverContext, Pattern, Power, Shell
 from pytest_hil.lab.model import ResourceSpec, ShellSpec
 
@@ -33,37 +43,6 @@ _ESCAPES = re.compile(
     r"|\x1b[()*+][0-9A-Za-z]"  # character set selection
     r"|\x1b[@-Z\\-_=>78]"  # two-byte sequences
 )
-
-
-class LoginRefused(HilError):
-    """The board refused the lab file's username or password."""
-
-
-class ShellUnreachable(HilError):
-    """No shell prompt could be reached; the board is broken for the rest of the session."""
-
-
-class BootFailed(ShellUnreachable):
-    """The console said the board cannot boot (a `shell.boot_failures` line): no use waiting."""
-
-
-class CommandTimeout(HilError):
-    """A command outlived its timeout; it was interrupted and the shell is usable again."""
-
-
-class ShellLoggedOut(HilError):
-    """A command ended the login shell (`exit`, `logout`, a reboot): the shell logged in again."""
-
-
-class CommandFailed(HilError):
-    """`run_check` saw a non-zero exit status."""
-
-    def __init__(self, message: str, result: CommandResult) -> None:
-        super().__init__(message)
-        self.result = result
-        self.command = result.command
-        self.exit_code = result.exit_code
-        self.stdout = result.stdout
 
 
 #: The shell's own lines on a console (its setup after a login, command markers and pieces).

@@ -15,18 +15,10 @@ import pexpect
 
 from pytest_hil.console.inbox import Inbox, InboxSpawn
 from pytest_hil.console.streams import ByteStream, StreamLost
-from pytest_hil.errors import HilError
+from pytest_hil.errors import ConsoleClosed, ConsoleTimeout
 from pytest_hil.interfaces import Console, DriverContext, Patterns
 
 READ_SIZE = 65536
-
-
-class ConsoleTimeout(HilError):
-    """A pattern did not appear in time; the message shows what the board printed instead."""
-
-
-class ConsoleClosed(HilError):
-    """The stream ended (device gone, process exited) while waiting for a pattern."""
 
 
 class StreamConsole(Console):

@@ -15,7 +15,7 @@ import pytest
 from pytest_hil.console.shell import without_framing
 from pytest_hil.dist.routes import Route, collect_routes
 from pytest_hil.dist.scheduler import HilScheduling
-from pytest_hil.leases import LeaseTimeout
+from pytest_hil.errors import LeaseTimeout
 from pytest_hil.paths import contained, folder_name_of
 from pytest_hil.plugin.leasing import LeasingSupply
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_hil.plugin.options import OPTION_GROUP, number_option
-from pytest_hil.plugin.session import hil_session
+from pytest_hil.plugin.session import session_key
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,8 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    session = hil_session(config)
-    if not session.active:
+    session = config.stash.get(session_key, None)  # None: the core plugin is off (-p no:hil)
+    if session is None or not session.active:
         return
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     if "hil_board" in workerinput:
@@ -59,7 +59,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A lab host's worker sends its logs back, after the core plugin closed them."""
     config = session.config
-    if getattr(config, "workerinput", {}).get("hil_ship_logs"):
+    hil = config.stash.get(session_key, None)
+    if hil is not None and getattr(config, "workerinput", {}).get("hil_ship_logs"):
         from pytest_hil.dist.worker import ship_logs
 
-        ship_logs(hil_session(config), getattr(config, "workeroutput"))  # noqa: B009 - set by xdist, untyped
+        ship_logs(hil, getattr(config, "workeroutput"))  # noqa: B009 - set by xdist, untyped

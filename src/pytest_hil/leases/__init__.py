@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pytest_hil.leases.held import HeldLease, LeaseLost
+from pytest_hil.errors import LeaseError, LeaseLost, LeaseTimeout
+from pytest_hil.leases.held import HeldLease
 from pytest_hil.leases.holder import Holder
-from pytest_hil.leases.store import Grant, HistoryEntry, LeaseError, LeaseInfo, LeaseStore, LeaseTimeout, Waiting
+from pytest_hil.leases.store import Grant, HistoryEntry, LeaseInfo, LeaseStore, Waiting
 from pytest_hil.secrets import redact_urls, register, url_secrets
 
 __all__ = [

@@ -6,17 +6,13 @@ from __future__ import annotations
 import threading
 import time
 
-from pytest_hil.errors import HilError
+from pytest_hil.errors import HilError, LeaseLost
 from pytest_hil.leases.store import Grant, LeaseStore
 from pytest_hil.text import printable
 
 #: Share of the TTL after which an unconfirmed lease counts as lost (the rest covers clock rates and
 #: the time a test takes to start).
 SAFE_SHARE = 0.9
-
-
-class LeaseLost(HilError):
-    """The lease ended without this process releasing it (expired, forced, store unreachable)."""
 
 
 class HeldLease:

@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Any
 
+from pytest_hil.errors import LeaseError
 from pytest_hil.leases.backend import Backend
-from pytest_hil.leases.store import LeaseError
 from pytest_hil.secrets import redact_urls
 
 #: Key of the advisory lock that serializes lease changes ("hil" in ASCII).

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pytest_hil.errors import LeaseError
 from pytest_hil.leases.backend import Backend
-from pytest_hil.leases.store import LeaseError
 
 #: Seconds between the first looks at data_version while waiting, and between later ones.
 POLL = 0.003

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from pytest_hil.errors import HilError
+from pytest_hil.errors import LeaseError, LeaseTimeout
 from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
 from pytest_hil.leases.holder import Holder
 
@@ -30,14 +30,6 @@ from pytest_hil.leases.holder import Holder
 BUSY_WAIT = 120.0
 #: Outcomes after which a board is tried last by requests that could use another.
 FAILED_OUTCOMES = ("broken", "expired")
-
-
-class LeaseError(HilError):
-    """A lease store that cannot be used (unreachable, newer schema)."""
-
-
-class LeaseTimeout(HilError):
-    """A board stayed busy for longer than the caller would wait."""
 
 
 @dataclass(frozen=True)

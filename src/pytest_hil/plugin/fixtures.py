@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.shell import LoginRefused, ShellUnreachable
-from pytest_hil.console.stream import ConsoleClosed
-from pytest_hil.errors import DriverUnavailable, HilError
+from pytest_hil.errors import ConsoleClosed, DriverUnavailable, HilError, LoginRefused, ShellUnreachable
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.model import Lab
 from pytest_hil.plugin.needs import FIXTURE_FLAG
@@ -116,8 +114,7 @@ def _shell(request: pytest.FixtureRequest, _hil_board: Board) -> Shell:
     except DriverUnavailable as error:
         skip, reason = True, str(error)
     except (ShellUnreachable, LoginRefused, ConsoleClosed) as error:
-        reason = str(error).split("\n", 1)[0].removesuffix("; last console lines:")
-        session.mark_broken(_hil_board, reason, request.node)
+        session.mark_broken(_hil_board, error.headline, request.node)
         skip, reason = False, str(error)
     except HilError as error:
         skip, reason = False, str(error)

@@ -11,18 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.leases import (
-    Grant,
-    HeldLease,
-    Holder,
-    LeaseError,
-    LeaseLost,
-    LeaseStore,
-    LeaseTimeout,
-    Waiting,
-    open_store,
-    store_url,
-)
+from pytest_hil.errors import LeaseError, LeaseLost, LeaseTimeout
+from pytest_hil.leases import Grant, HeldLease, Holder, LeaseStore, Waiting, open_store, store_url
 from pytest_hil.plugin.supply import BoardSupply
 from pytest_hil.plugin.terminal import say
 from pytest_hil.secrets import mask

@@ -13,7 +13,8 @@ from xml.etree import ElementTree
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.shell import ShellUnreachable, without_framing
+from pytest_hil.console.shell import without_framing
+from pytest_hil.errors import ShellUnreachable
 from pytest_hil.plugin.fixtures import serving_key
 from pytest_hil.plugin.session import hil_session
 
@@ -38,11 +39,11 @@ def _after_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
             warnings.warn(pytest.PytestWarning(f"pytest-hil: {board.name}: {problem}"), stacklevel=1)
     if report.failed:
         _attach_console_tails(report, serving)
-        if call.excinfo is not None and call.excinfo.errisinstance(ShellUnreachable):
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, ShellUnreachable):
             session = hil_session(item.config)
-            reason = str(call.excinfo.value).split("\n", 1)[0].removesuffix("; last console lines:")
             for board in serving.values():
-                session.mark_broken(board, reason, item)
+                session.mark_broken(board, error.headline, item)
     for board in serving.values():
         try:
             item.config.hook.pytest_hil_after_test(board=board, item=item, report=report)

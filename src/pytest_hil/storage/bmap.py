@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_hil.storage.images import ImageError
+from pytest_hil.errors import ImageError
 
 #: Checksums a range may carry: bmap 1.x files use sha1 (a `sha1=` attribute), 2.x name theirs.
 CHECKSUM_TYPES = ("sha1", "sha256")

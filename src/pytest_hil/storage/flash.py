@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pytest_hil.errors import DriverError
+from pytest_hil.errors import DriverError, ImageError
 from pytest_hil.interfaces import DriverContext
 from pytest_hil.storage.bmap import read_bmap
-from pytest_hil.storage.images import ImageError, uncompressed_name
+from pytest_hil.storage.images import uncompressed_name
 from pytest_hil.storage.safety import refusal
 from pytest_hil.storage.writer import CHUNK, WriteReport, write_image
 

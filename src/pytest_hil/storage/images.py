@@ -10,12 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, cast
 
-from pytest_hil.errors import HilError
-
-
-class ImageError(HilError):
-    """An image that does not exist, is corrupt or truncated, or does not fit its target or bmap."""
-
+from pytest_hil.errors import ImageError
 
 #: Suffix -> how the image is compressed.
 COMPRESSIONS = {".gz": "gzip", ".xz": "xz", ".bz2": "bzip2", ".zst": "zstd"}
