@@ -122,7 +122,7 @@ def test_asking_for_a_busy_board_without_waiting_keeps_the_boards_held(tmp_path:
     from types import SimpleNamespace
 
     from pytest_hil.errors import LeaseTimeout
-    from pytest_hil.plugin.leasing import SessionLeases
+    from pytest_hil.plugin.session_leases import SessionLeases
 
     url = f"sqlite://{tmp_path}/leases.db"
     open_store(url).acquire([["b2"]], BOB)

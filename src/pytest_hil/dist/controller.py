@@ -17,7 +17,9 @@ from pytest_hil.dist.routes import Route, collect_routes
 from pytest_hil.dist.scheduler import HilScheduling
 from pytest_hil.errors import LeaseTimeout
 from pytest_hil.paths import contained, folder_name_of
+from pytest_hil.plugin import junit
 from pytest_hil.plugin.leasing import LeasingSupply
+from pytest_hil.plugin.pytest_private import base_temp
 
 if TYPE_CHECKING:
     from pytest_hil.plugin.session import HilSession
@@ -170,14 +172,14 @@ class DistController:
         if board and self.session.lab.boards[board].host is not None:
             remote, local = self.remote_logs(board), str(self.local_logs(board))
             report.user_properties = [
-                (name, str(value).replace(remote, local, 1) if name in ("hil.console_log", "hil.attachment") else value)
+                (name, str(value).replace(remote, local, 1) if name in junit.FILES else value)
                 for name, value in report.user_properties
             ]
         self._note(report)
 
     def log_dir(self) -> Path:
         config = self.session.config
-        return self.session.use_log_dir(config._tmp_path_factory.getbasetemp() / "hil-logs")  # type: ignore[attr-defined]
+        return self.session.use_log_dir(base_temp(config) / "hil-logs")
 
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         board = self.boards[node.gateway.id]
@@ -206,22 +208,20 @@ class DistController:
         for log in sorted(folder.glob("*.log")) if folder.is_dir() else []:
             text = log.read_bytes()[-256 * 1024 :].decode(errors="replace").replace("\r\n", "\n")
             report.sections.append((f"console {log.stem}: last 50 lines of {log}", without_framing(text)))
-            report.user_properties.append(("hil.console_log", str(log)))
+            junit.note_file(report.user_properties, junit.CONSOLE_LOG, log)
 
     def _note(self, report: pytest.TestReport) -> None:
         if report.when == "call" and report.passed:
             self.durations[report.nodeid] = report.duration
-        for name, value in report.user_properties:
-            if name == "hil.broken":
-                board, _, reason = str(value).partition(": ")
-                self.session.mark_broken(self.session.boards[board], reason)
-                if self.scheduler is not None:
-                    self.scheduler.mark_broken(board)
+        for board, reason in junit.broken_of(report.user_properties):
+            self.session.mark_broken(self.session.boards[board], reason)
+            if self.scheduler is not None:
+                self.scheduler.mark_broken(board)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Generator[None, Any, Any]:
         result = yield
-        board = next((str(value) for name, value in report.user_properties if name == "hil.board"), None)
+        board = junit.boards_of(report.user_properties)
         if board and config.option.verbose > 0 and isinstance(result, tuple) and len(result) == 3 and result[2]:
             category, letter, word = result
             if isinstance(word, tuple):

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-import os
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pytest_hil.errors import LeaseError, LeaseLost, LeaseTimeout
-from pytest_hil.leases.held import HeldLease
-from pytest_hil.leases.holder import Holder
-from pytest_hil.leases.store import Grant, HistoryEntry, LeaseInfo, LeaseStore, Waiting
+from pytest_hil.leases.urls import default_url, state_dir, store_url
 from pytest_hil.secrets import redact_urls, register, url_secrets
+
+if TYPE_CHECKING:
+    from pytest_hil.leases.held import HeldLease
+    from pytest_hil.leases.holder import Holder
+    from pytest_hil.leases.store import Grant, HistoryEntry, LeaseInfo, LeaseStore, Waiting
+
+#: Imported at first use: a run that touches no store (or only asks for its URL) loads none of it.
+_LAZY = {
+    "HeldLease": "pytest_hil.leases.held",
+    "Holder": "pytest_hil.leases.holder",
+    "Grant": "pytest_hil.leases.store",
+    "HistoryEntry": "pytest_hil.leases.store",
+    "LeaseInfo": "pytest_hil.leases.store",
+    "LeaseStore": "pytest_hil.leases.store",
+    "Waiting": "pytest_hil.leases.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pytest_hil.leases' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Grant",
@@ -29,25 +53,11 @@ __all__ = [
 ]
 
 
-def state_dir() -> Path:
-    """This user's pytest-hil state folder (the default store, `hil lease` tokens)."""
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "pytest-hil"
-
-
-def default_url() -> str:
-    """The embedded store: a file in the user's state folder."""
-    return f"sqlite:///{state_dir() / 'leases.db'}"
-
-
-def store_url(given: str | None, lab_url: str | None) -> str:
-    """The one rule for which store a run or command uses: the URL given (--hil-lease-url, the ini key
-    or HIL_LEASE_URL), else the lab file's `leases.url`, else this user's own store."""
-    return given or lab_url or default_url()
-
-
 def open_store(url: str | None, ttl: float = 30.0, lab: str | None = None, all_labs: bool = False) -> LeaseStore:
     """The store at `url` (`sqlite:///path`, `postgresql://...`; None: the default), schema up to date,
     seen as the lab called `lab` sees it (labs sharing a store never share a board; None: unnamed labs)."""
+    from pytest_hil.leases.store import LeaseStore
+
     url = url or default_url()
     register(*url_secrets(url))  # the store's password is masked wherever the URL may show up
     if url.startswith("sqlite://"):

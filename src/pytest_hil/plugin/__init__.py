@@ -10,6 +10,7 @@ pytest_plugins = [
     "pytest_hil.plugin.selection",
     "pytest_hil.plugin.fixtures",
     "pytest_hil.plugin.report",
+    "pytest_hil.plugin.junit",
     "pytest_hil.plugin.masking",
     "pytest_hil.plugin.header",
 ]

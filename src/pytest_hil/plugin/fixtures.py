@@ -12,10 +12,10 @@ from pytest_hil.board import Board
 from pytest_hil.errors import ConsoleClosed, DriverUnavailable, HilError, LoginRefused, ShellUnreachable
 from pytest_hil.interfaces import INTERFACES, Driver, Shell
 from pytest_hil.lab.model import Lab
+from pytest_hil.plugin import junit
 from pytest_hil.plugin.needs import FIXTURE_FLAG
 from pytest_hil.plugin.selection import NO_LAB, plan_key
 from pytest_hil.plugin.session import hil_session
-from pytest_hil.secrets import shown
 
 #: The boards serving a test (role -> board; one entry named "board" for single-board tests).
 serving_key = pytest.StashKey[dict[str, Board]]()
@@ -40,7 +40,7 @@ def _hil_each(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+def _hil_board(request: pytest.FixtureRequest) -> Iterator[Board]:
     """Choose, lock and acquire the board(s) serving this test, logging their consoles into the test's
     folder; yields the (first role's) board."""
     session = hil_session(request.config)
@@ -56,7 +56,7 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     for board in serving.values():
         if board.name in session.broken:
             pytest.skip(f"board {board.name} is broken: {session.broken[board.name]}")
-    folder = session.test_folder(item.nodeid, tmp_path_factory.getbasetemp() / "hil-logs")
+    folder = session.test_folder(item.nodeid, _default_log_dir(request))
     locked = sorted(serving.values(), key=lambda board: board.name)  # one order everywhere: no deadlock
     for board in locked:
         board.lock.acquire()
@@ -66,15 +66,20 @@ def _hil_board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             session.acquire(board.name)
         item.stash[serving_key] = serving
         main = next(iter(serving.values()))
-        item.user_properties.append(("hil.board", ",".join(board.name for board in serving.values())))
-        for key, value in main.labels.items():
-            item.user_properties.append((f"hil.label.{key}", shown(value)))
+        junit.note_boards(item.user_properties, (board.name for board in serving.values()), main.labels)
         yield main
     finally:
         for board in reversed(locked):
             for path in board.logs.end_test():
-                item.user_properties.append(("hil.console_log", str(path)))
+                junit.note_file(item.user_properties, junit.CONSOLE_LOG, path)
             board.lock.release()
+
+
+def _default_log_dir(request: pytest.FixtureRequest) -> Path:
+    """hil-logs in the session's base temporary folder (asked for only when needed: a fixture asked
+    for by argument would lengthen the fixture closure of every board test)."""
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    return factory.getbasetemp() / "hil-logs"
 
 
 def _board(_hil_board: Board) -> Board:
@@ -97,9 +102,9 @@ boards = pytest.fixture(name="boards")(_boards)
 
 
 @pytest.fixture
-def hil_artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hil_artifacts(request: pytest.FixtureRequest) -> Path:
     """This test's folder under --hil-log-dir (its console logs go there too), created on first use."""
-    folder = hil_session(request.config).test_folder(request.node.nodeid, tmp_path_factory.getbasetemp() / "hil-logs")
+    folder = hil_session(request.config).test_folder(request.node.nodeid, _default_log_dir(request))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -153,7 +158,7 @@ for _name in INTERFACE_FIXTURES:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Add one fixture per resource name of the lab, and the junit suite properties."""
+    """Add one fixture per resource name of the lab."""
     lab = hil_session(config).lab
     if lab is None:
         return
@@ -161,11 +166,4 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in lab.resource_names:
         if name not in INTERFACES:
             setattr(generated, f"_fixture_{name}", resource_fixture(name, by_interface=False))
-
-    @pytest.fixture(scope="session", autouse=True)
-    def _hil_suite_properties(record_testsuite_property: Callable[[str, object], None]) -> None:
-        record_testsuite_property("hil.lab", str(lab.path))
-        record_testsuite_property("hil.lab.sha256", lab.sha256)
-
-    generated._hil_suite_properties = _hil_suite_properties  # type: ignore[attr-defined]
     config.pluginmanager.register(generated, "hil-lab-fixtures")

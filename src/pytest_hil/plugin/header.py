@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_hil.leases import store_url
+from pytest_hil.leases.urls import store_url
 from pytest_hil.plugin.session import hil_session
 from pytest_hil.secrets import mask
 

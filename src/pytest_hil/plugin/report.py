@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.console.shell import without_framing
 from pytest_hil.errors import ShellUnreachable
+from pytest_hil.plugin import junit
 from pytest_hil.plugin.fixtures import serving_key
 from pytest_hil.plugin.session import hil_session
 
@@ -30,7 +29,7 @@ def _after_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
     """Links, files, console tails and broken boards for a test's report; then the lab's hook."""
     serving = item.stash.get(serving_key, None)
     if report.when == "teardown":
-        _html_links(report, [Path(str(v)) for name, v in item.user_properties if name == "hil.console_log"])
+        _html_links(report, [Path(path) for path in junit.files(item.user_properties, (junit.CONSOLE_LOG,))])
     if serving is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
         return
     _attach_files(item, report, serving)
@@ -58,7 +57,7 @@ def _attach_files(item: pytest.Item, report: pytest.TestReport, serving: dict[st
     """Files drivers attached (screenshots): junit properties, and pytest-html extras when it is there."""
     for board in serving.values():
         for path in board.logs.attachments:
-            item.user_properties.append(("hil.attachment", str(path)))
+            junit.note_file(item.user_properties, junit.ATTACHMENT, path)
             _html_image(report, path)
         board.logs.attachments = []
 
@@ -103,30 +102,3 @@ def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) 
                 addsection(title, text)
             else:
                 report.sections.append((title, text))
-
-
-class JunitAttachments:
-    """GitLab shows a test's files from `[[ATTACHMENT|path]]` lines in its junit system-out: one per
-    console log and picture, added before the junit writer closes the test case."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "teardown":
-            return
-        paths = [str(v) for name, v in report.user_properties if name in ("hil.console_log", "hil.attachment")]
-        from _pytest.junitxml import xml_key
-
-        xml = self.config.stash.get(xml_key, None)
-        if not paths or xml is None:
-            return
-        node = ElementTree.Element("system-out")
-        node.text = "".join(f"[[ATTACHMENT|{path}]]\n" for path in dict.fromkeys(paths))
-        with contextlib.suppress(AttributeError):  # a junit writer of another shape: the properties remain
-            xml.node_reporter(report).append(node)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(JunitAttachments(config), "hil-junit-attachments")

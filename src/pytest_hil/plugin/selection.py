@@ -11,6 +11,7 @@ import pytest
 from pytest_hil.board import Board
 from pytest_hil.lab.model import BoardSpec
 from pytest_hil.plugin.needs import FIXTURE_FLAG, MARKER, MarkerError, Needs, needs_of
+from pytest_hil.plugin.pytest_private import fixture_definitions
 from pytest_hil.plugin.session import HilSession, hil_session
 
 #: The hidden fixture `each=True` parametrizes with board names.
@@ -33,8 +34,8 @@ plan_key = pytest.StashKey[Plan]()
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = hil_session(metafunc.config)
-    if not session.active:
-        return
+    if not session.active or not any("each" in mark.kwargs for mark in metafunc.definition.iter_markers(MARKER)):
+        return  # only each=True parametrizes; the needs are worked out once per test, at collection's end
     try:
         needs = _needs(metafunc.definition, metafunc.fixturenames, session)
     except MarkerError:
@@ -76,8 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs:
-    info = getattr(node, "_fixtureinfo", None)
-    name2fixturedefs = info.name2fixturedefs if info is not None else {}
+    name2fixturedefs = fixture_definitions(node)
     named = session.lab.selectors if session.lab else {}
     parametrized = frozenset(name.strip() for mark in node.iter_markers("parametrize") for name in _argnames(mark))
     return needs_of(node.iter_markers(MARKER), fixturenames, name2fixturedefs, named, parametrized)
@@ -91,8 +91,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _requests_hil_fixtures(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    definitions = info.name2fixturedefs if info is not None else {}
+    definitions = fixture_definitions(item)
     return any(getattr(defs[-1].func, FIXTURE_FLAG, None) for name, defs in definitions.items() if defs)
 
 

@@ -15,7 +15,8 @@ from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
 from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
 from pytest_hil.paths import folder_name_of
-from pytest_hil.plugin.leasing import LeasingSupply, add_early_properties
+from pytest_hil.plugin import junit
+from pytest_hil.plugin.leasing import LeasingSupply
 from pytest_hil.plugin.options import Settings, read_settings, space_form_problem
 from pytest_hil.plugin.supply import BoardSupply
 from pytest_hil.plugin.terminal import capture_suspended, say
@@ -73,7 +74,7 @@ class HilSession:
         carries it in its report (a --hil-dist controller reroutes that board's queue)."""
         self.broken.setdefault(board.name, reason)
         if item is not None:
-            item.user_properties.append(("hil.broken", f"{board.name}: {reason}"))
+            junit.note_broken(item.user_properties, board.name, reason)
 
     def shell_for(self, board: Board) -> ConsoleShell:
         """The board's console shell, made once per session from its `shell:` settings."""
@@ -159,6 +160,8 @@ def pytest_configure(config: pytest.Config) -> None:
         for name, spec in lab.boards.items()
     }
     session.eligible = _eligible(session.lab, settings)
+    junit.suite_property(config, junit.LAB, str(lab.path))
+    junit.suite_property(config, junit.LAB_SHA256, lab.sha256)
 
 
 def _terminal_progress(config: pytest.Config) -> Progress:
@@ -194,10 +197,6 @@ def _eligible(lab: Lab, settings: Settings) -> list[str]:
         for name, spec in lab.boards.items()
         if (not settings.boards or name in settings.boards) and selector.matches(spec.labels)
     ]
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    add_early_properties(session.config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
