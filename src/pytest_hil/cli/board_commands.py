@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hil.board import Board
-from pytest_hil.cli.lab_commands import lab_path, load_or_report
+from pytest_hil.cli.common import lab_path, load_or_report
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell, quote

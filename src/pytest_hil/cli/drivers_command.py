@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from pytest_hil.cli.table import table
+from pytest_hil.cli.common import table
 from pytest_hil.lab.schema import describe
 from pytest_hil.registry import DriverRegistry, default_registry
 

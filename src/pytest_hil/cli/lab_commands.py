@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Any
 
-from pytest_hil.cli.table import table
-from pytest_hil.errors import HilError, LabError
-from pytest_hil.lab import Lab, load_lab
+from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store, table
+from pytest_hil.errors import HilError
+from pytest_hil.lab import Lab
 from pytest_hil.secrets import shown
 from pytest_hil.text import printable
 
@@ -25,24 +24,6 @@ def add_parsers(verbs: Any) -> None:
     boards.add_argument("-v", "--verbose", action="store_true", help="also show each resource's options")
     boards.add_argument("--json", action="store_true", help="JSON for scripts")
     boards.set_defaults(run=run_boards)
-
-
-def lab_path(args: argparse.Namespace) -> str:
-    path = getattr(args, "lab_file", None) or args.lab or os.environ.get("HIL_LAB")
-    if not path:
-        print("hil: no lab file: give LAB, --lab or set HIL_LAB", file=sys.stderr)
-        raise SystemExit(2)
-    return str(path)
-
-
-def load_or_report(path: str) -> Lab | None:
-    """The lab at `path`, or None after printing its error lines to stderr."""
-    try:
-        return load_lab(path)
-    except LabError as error:
-        for issue in error.issues:
-            print(issue, file=sys.stderr)
-        return None
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -61,8 +42,6 @@ def run_boards(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    from pytest_hil.cli.lease_commands import open_lab_store
-
     try:
         store = open_lab_store(lab)
         held = {board: f"{info.holder} since {time.strftime('%H:%M', time.localtime(info.since))}"

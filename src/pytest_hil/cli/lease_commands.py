@@ -12,13 +12,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pytest_hil.cli.lab_commands import lab_path, load_or_report
-from pytest_hil.cli.table import table
+from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store, store_url, table
 from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
 from pytest_hil.errors import HilError, LeaseTimeout, SelectorError
 from pytest_hil.lab import Lab, parse_selector
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, Waiting, open_store
-from pytest_hil.leases import store_url as resolve_store_url
 from pytest_hil.text import printable
 
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -58,15 +56,6 @@ def duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a lease must last more than 0 seconds")
     return seconds
-
-
-def store_url(lab: Lab) -> str:
-    """HIL_LEASE_URL, else the lab file's leases.url, else this user's store."""
-    return resolve_store_url(os.environ.get("HIL_LEASE_URL"), lab.leases.url)
-
-
-def open_lab_store(lab: Lab) -> LeaseStore:
-    return open_store(store_url(lab), lab.leases.ttl, lab.name)
 
 
 def tokens_key(lab: Lab) -> str:

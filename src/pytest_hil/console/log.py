@@ -187,10 +187,9 @@ class ConsoleLog:
         with self.lock:
             self._write(self.masker.flush())
         try:
-            text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+            return file_tail(path, lines)
         except OSError:  # it could not be written: what the console said recently instead
             return self.recent_lines(lines)
-        return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])
 
     def recent_lines(self, lines: int = 50) -> str:
         """The last lines the console printed, whether or not a test runs (runs of blank lines, such
@@ -327,3 +326,9 @@ class BoardLogs:
         self.logs.clear()
         self.traces.clear()
         self.fresh = False
+
+
+def file_tail(path: Path, lines: int = 50) -> str:
+    """The last `lines` of the log file at `path` (read from its last 256 KiB), with `\n` line ends."""
+    text = path.read_bytes()[-256 * 1024 :].decode(errors="replace")
+    return "\n".join(text.replace("\r\n", "\n").split("\n")[-lines:])

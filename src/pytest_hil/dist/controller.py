@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_hil.console.shell import without_framing
+from pytest_hil.console.log import file_tail
 from pytest_hil.dist.routes import Route, collect_routes
 from pytest_hil.dist.scheduler import HilScheduling
 from pytest_hil.errors import LeaseTimeout
@@ -20,6 +20,7 @@ from pytest_hil.paths import contained, folder_name_of
 from pytest_hil.plugin import junit
 from pytest_hil.plugin.leasing import LeasingSupply
 from pytest_hil.plugin.pytest_private import base_temp
+from pytest_hil.plugin.report import TAIL_LINES, tail_section
 
 if TYPE_CHECKING:
     from pytest_hil.plugin.session import HilSession
@@ -206,8 +207,7 @@ class DistController:
         """The test that took its worker down fails with what its board's consoles said."""
         folder = self.log_dir() / folder_name_of(crashitem)
         for log in sorted(folder.glob("*.log")) if folder.is_dir() else []:
-            text = log.read_bytes()[-256 * 1024 :].decode(errors="replace").replace("\r\n", "\n")
-            report.sections.append((f"console {log.stem}: last 50 lines of {log}", without_framing(text)))
+            report.sections.append(tail_section("console", log.stem, log, file_tail(log, TAIL_LINES + 10)))
             junit.note_file(report.user_properties, junit.CONSOLE_LOG, log)
 
     def _note(self, report: pytest.TestReport) -> None:

@@ -85,8 +85,17 @@ def _html_links(report: pytest.TestReport, logs: list[Path]) -> None:
         report.extras = [*getattr(report, "extras", []), *links]  # type: ignore[attr-defined]
 
 
+#: Lines of each console a failure shows.
+TAIL_LINES = 50
+
+
+def tail_section(kind: str, name: str, path: Path, text: str) -> tuple[str, str]:
+    """A report section of a console's (or trace's) last lines, the shell's own lines taken out."""
+    return f"{kind} {name}: last {TAIL_LINES} lines of {path}", without_framing(text, TAIL_LINES)
+
+
 def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) -> None:
-    """The last 50 lines of each console (and trace: CAN frames) during this test, into the failure
+    """The last lines of each console (and trace: CAN frames) during this test, into the failure
     (terminal and junit)."""
     for board in serving.values():
         for kind, log in [
@@ -95,8 +104,7 @@ def _attach_console_tails(report: pytest.TestReport, serving: dict[str, Board]) 
         ]:
             if log.test_path is None:
                 continue
-            title = f"{kind} {log.name}: last 50 lines of {log.test_path}"
-            text = without_framing(log.tail(60))
+            title, text = tail_section(kind, log.name, log.test_path, log.tail(TAIL_LINES + 10))
             addsection = getattr(report.longrepr, "addsection", None)  # exception reports render sections
             if callable(addsection):
                 addsection(title, text)

@@ -1,11 +1,19 @@
-"""Tables that fit the terminal: the widest columns are shortened (ending in "…") until a row fits."""
+"""What every `hil` verb shares: where the lab file is, loading it or reporting why not, its lease
+store, and the one table printer (tables that fit the terminal: the widest columns are shortened,
+ending in "…", until a row fits)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
 from collections.abc import Sequence
+
+from pytest_hil.errors import LabError
+from pytest_hil.lab import Lab, load_lab
+from pytest_hil.leases import LeaseStore, open_store
+from pytest_hil.leases import store_url as resolve_store_url
 
 GAP = "  "
 #: No column is shortened below this many characters.
@@ -34,3 +42,30 @@ def table(rows: Sequence[Sequence[str]], width: int | None = None) -> str:
 
 def _fit(cell: str, size: int) -> str:
     return cell if len(cell) <= size else cell[: size - 1] + "…"
+
+
+def lab_path(args: argparse.Namespace) -> str:
+    path = getattr(args, "lab_file", None) or args.lab or os.environ.get("HIL_LAB")
+    if not path:
+        print("hil: no lab file: give LAB, --lab or set HIL_LAB", file=sys.stderr)
+        raise SystemExit(2)
+    return str(path)
+
+
+def load_or_report(path: str) -> Lab | None:
+    """The lab at `path`, or None after printing its error lines to stderr."""
+    try:
+        return load_lab(path)
+    except LabError as error:
+        for issue in error.issues:
+            print(issue, file=sys.stderr)
+        return None
+
+
+def store_url(lab: Lab) -> str:
+    """HIL_LEASE_URL, else the lab file's leases.url, else this user's store."""
+    return resolve_store_url(os.environ.get("HIL_LEASE_URL"), lab.leases.url)
+
+
+def open_lab_store(lab: Lab) -> LeaseStore:
+    return open_store(store_url(lab), lab.leases.ttl, lab.name)
