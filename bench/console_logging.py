@@ -17,9 +17,9 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_hil.console.byte_streams import FdStream
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.stream import StreamConsole
-from pytest_hil.console.streams import FdStream
+from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.interfaces import DriverContext
 
 CHUNK = b"0123456789abcdef" * 4096  # 64 KiB of console text

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_hil.storage import write_image
-from pytest_hil.storage.bmap import read_bmap, write_bmap
+from pytest_hil.images import write_image
+from pytest_hil.images.bmap import read_bmap, write_bmap
 
 MIB = 2**20
 SIZE = 1024 * MIB
@@ -91,9 +91,9 @@ def main() -> None:
         with open(sparse, "rb") as source, lzma.open(packed, "wb", preset=0) as out:
             while chunk := source.read(8 * MIB):
                 out.write(chunk)
-        baseline = peak_rss_mib("import pytest_hil.storage")
+        baseline = peak_rss_mib("import pytest_hil.images")
         streaming = peak_rss_mib(
-            f"from pathlib import Path; from pytest_hil.storage import write_image; "
+            f"from pathlib import Path; from pytest_hil.images import write_image; "
             f"write_image(Path({str(packed)!r}), Path({str(target)!r}))"
         )
         print(f"1 GiB .xz streamed:    peak RSS {streaming:.0f} MiB vs {baseline:.0f} MiB importing only: "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pytest_hil.board import Board
 from pytest_hil.console.shell import ConsoleShell, console_shell
-from pytest_hil.console.stream import StreamConsole
+from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.lab import load_lab
 
 SIM_LAB = """

@@ -15,9 +15,9 @@ import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.errors import DriverError
+from pytest_hil.images.bmap import write_bmap
 from pytest_hil.interfaces import Storage
 from pytest_hil.lab import load_lab
-from pytest_hil.storage.bmap import write_bmap
 
 MIB = 2**20
 
@@ -131,7 +131,7 @@ def test_discard_lets_zero_blocks_be_skipped_on_a_device_that_then_reads_zeros(
 
 
 def test_discard_reports_false_where_it_cannot_promise_zeros(tmp_path: Path) -> None:
-    from pytest_hil.storage.discard import discard
+    from pytest_hil.images.discard import discard
 
     unsupported = tmp_path / "not-a-device.bin"
     unsupported.write_bytes(b"\xaa" * MIB)
@@ -236,7 +236,7 @@ def test_the_image_itself_is_refused_as_target(tmp_path: Path) -> None:
 def test_a_mounted_partition_is_found_through_sysfs(loop_device: Callable[[int], Path], tmp_path: Path) -> None:
     """Where loop devices get no partitions (this kernel), the lookup is checked on a sysfs tree laid
     out as the kernel lays it out: /sys/dev/block/MAJ:MIN -> the disk, with one folder per partition."""
-    from pytest_hil.storage.safety import refusal
+    from pytest_hil.images.safety import refusal
 
     device = loop_device(8 * MIB)
     number = device.stat().st_rdev

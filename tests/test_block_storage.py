@@ -12,9 +12,9 @@ import pytest
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError
+from pytest_hil.images.bmap import write_bmap
 from pytest_hil.interfaces import Storage
 from pytest_hil.lab import load_lab
-from pytest_hil.storage.bmap import write_bmap
 
 MIB = 1024 * 1024
 

@@ -16,8 +16,8 @@ from typing import IO
 import pytest
 
 from pytest_hil.errors import ImageError
-from pytest_hil.storage import read_bmap, write_image
-from pytest_hil.storage.bmap import write_bmap
+from pytest_hil.images import read_bmap, write_image
+from pytest_hil.images.bmap import write_bmap
 
 MIB = 1024 * 1024
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from pytest_hil.storage import open_image
+from pytest_hil.images import open_image
 
 pytestmark = pytest.mark.hil("family=simboard")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_hil import hookimpl
 from pytest_hil.console import StreamConsole
-from pytest_hil.console.streams import ByteStream, StreamLost
+from pytest_hil.console.byte_streams import ByteStream, StreamLost
 from pytest_hil.errors import DriverError, DriverUnavailable
 from pytest_hil.interfaces import Driver, DriverContext
 

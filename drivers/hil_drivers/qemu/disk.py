@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_hil.errors import DriverError
+from pytest_hil.images.flash import flash, read_back
 from pytest_hil.interfaces import Storage
-from pytest_hil.storage.flash import flash, read_back
 
 
 @dataclass(frozen=True)

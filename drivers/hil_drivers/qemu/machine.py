@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hil_drivers.qemu.qmp import Qmp, QmpError
 from pytest_hil.console import StreamConsole
-from pytest_hil.console.streams import SocketStream
+from pytest_hil.console.byte_streams import SocketStream
 from pytest_hil.errors import DriverError, DriverUnavailable
 from pytest_hil.interfaces import DriverContext, Power
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from hil_drivers.sim.hardware import attach, detach
 from pytest_hil.console import StreamConsole
-from pytest_hil.console.streams import FdStream
+from pytest_hil.console.byte_streams import FdStream
 from pytest_hil.interfaces import DriverContext
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hil_drivers.sim.hardware import attach, detach
 from pytest_hil.errors import DriverError
+from pytest_hil.images.flash import flash, read_back
+from pytest_hil.images.formats import uncompressed_name
 from pytest_hil.interfaces import DriverContext, Storage
-from pytest_hil.storage.flash import flash, read_back
-from pytest_hil.storage.images import uncompressed_name
 
 
 @dataclass(frozen=True)

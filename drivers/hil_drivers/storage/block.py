@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 from pytest_hil.errors import DriverError
+from pytest_hil.images.discard import discard
+from pytest_hil.images.flash import flash, read_back, wait_for
+from pytest_hil.images.writer import target_size
 from pytest_hil.interfaces import Storage
-from pytest_hil.storage.discard import discard
-from pytest_hil.storage.flash import flash, read_back, wait_for
-from pytest_hil.storage.writer import target_size
 
 
 @dataclass(frozen=True)

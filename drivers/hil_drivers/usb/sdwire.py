@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hil_drivers.usb.lookup import UsbMatchOptions, describe, find_one, load_backend
 from pytest_hil.errors import DriverError
+from pytest_hil.images.flash import flash, read_back, wait_for
 from pytest_hil.interfaces import DriverContext, Storage
-from pytest_hil.storage.flash import flash, read_back, wait_for
 
 #: FTDI vendor request that sets the bit mode; wValue = mode << 8 | pin mask, wIndex = interface A.
 SET_BITMODE, READ_PINS, VENDOR_OUT, VENDOR_IN, INTERFACE_A = 0x0B, 0x0C, 0x40, 0xC0, 1

@@ -19,7 +19,7 @@ from pytest_hil.cli.common import lab_path, load_or_report
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell, quote
-from pytest_hil.console.stream import StreamConsole
+from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab.model import ResourceSpec

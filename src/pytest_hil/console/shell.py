@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from pytest_hil.console.stream import StreamConsole
+from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.errors import (
     BootFailed,
     CommandFailed,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from pytest_hil.errors import ImageError
-from pytest_hil.storage.bmap import Bmap
-from pytest_hil.storage.images import compression_of, open_image, open_image_counted
+from pytest_hil.images.bmap import Bmap
+from pytest_hil.images.formats import compression_of, open_image, open_image_counted
 
 CHUNK = 4 * 1024 * 1024
 #: Granularity of zero skipping: an all-zero block of this size is left unwritten.

@@ -13,8 +13,8 @@ from typing import Any
 
 import pexpect
 
+from pytest_hil.console.byte_streams import ByteStream, StreamLost
 from pytest_hil.console.inbox import Inbox, InboxSpawn
-from pytest_hil.console.streams import ByteStream, StreamLost
 from pytest_hil.errors import ConsoleClosed, ConsoleTimeout
 from pytest_hil.interfaces import Console, DriverContext, Patterns
 

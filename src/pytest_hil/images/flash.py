@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from pytest_hil.errors import DriverError, ImageError
+from pytest_hil.images.bmap import read_bmap
+from pytest_hil.images.formats import uncompressed_name
+from pytest_hil.images.safety import refusal
+from pytest_hil.images.writer import CHUNK, WriteReport, write_image
 from pytest_hil.interfaces import DriverContext
-from pytest_hil.storage.bmap import read_bmap
-from pytest_hil.storage.images import uncompressed_name
-from pytest_hil.storage.safety import refusal
-from pytest_hil.storage.writer import CHUNK, WriteReport, write_image
 
 
 def find_bmap(image: Path) -> Path | None:
