@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_hil import Board
+from pytest_hil.interfaces import Power
 
 # The QEMU example has a lab of its own: pytest --hil-lab=conftest_examples/qemu/lab.yaml conftest_examples/qemu
 # The flash-once recipe needs an image: see flash_once/conftest.py.
@@ -18,11 +19,11 @@ collect_ignore = ["qemu", "flash_once"]
 def pytest_hil_board_acquired(board: Board, config: pytest.Config) -> None:
     """Once per board and session, before its first test: switch it on (a real lab might flash it here)."""
     if "power" in board.resources:
-        board.resources["power"].on()  # type: ignore[attr-defined]
+        board.get(Power, "power").on()
 
 
 def pytest_hil_after_test(board: Board, item: pytest.Item, report: pytest.TestReport) -> None:
     """After a failed test, add what the board's power switch says to the report."""
     if report.failed and "power" in board.resources:
-        state = board.resources["power"].state()  # type: ignore[attr-defined]
+        state = board.get(Power, "power").state()
         report.sections.append(("hil", f"board {board.name}: power {'on' if state else 'off'}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hil_drivers.ssh.client import SshBoard
+from hil_drivers.ssh.client import SshConnection
 from pytest_hil.board import Board
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Power
@@ -35,9 +35,9 @@ boards:
     assert board.close() == []
 
 
-def parts(board: Board) -> tuple[Power, SshBoard]:
+def parts(board: Board) -> tuple[Power, SshConnection]:
     power, ssh = board.power, board.ssh
-    assert isinstance(power, Power) and isinstance(ssh, SshBoard)
+    assert isinstance(power, Power) and isinstance(ssh, SshConnection)
     return power, ssh
 
 
@@ -97,14 +97,14 @@ def test_sim_ssh_finds_a_free_port_and_pins_the_host_key(auto_board: Board) -> N
         squatter.listen()
         auto_board.power.on()  # type: ignore[attr-defined]
         ssh = auto_board.ssh
-        assert isinstance(ssh, SshBoard)
+        assert isinstance(ssh, SshConnection)
         assert ssh.run("id -un").stdout == "root\n"
         assert ssh.endpoint().host_key is not None and ssh.endpoint().port != 2201
 
 
 def test_sim_ssh_says_when_the_board_is_off(auto_board: Board) -> None:
     ssh = auto_board.ssh
-    assert isinstance(ssh, SshBoard)
+    assert isinstance(ssh, SshConnection)
     with pytest.raises(DriverError, match=r"resource ssh: the simulated board sim-s is off"):
         ssh.run("true")
 

@@ -71,7 +71,7 @@ class SerialStream(ByteStream):
             self.port.close()
 
 
-class Serial(StreamConsole):
+class Serial(StreamConsole[SerialOptions]):
     """A console on a serial port; reopens a port that vanished."""
 
     kind = "serial"

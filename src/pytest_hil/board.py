@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from typing_extensions import Self
 
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError, HilError
@@ -13,11 +16,14 @@ from pytest_hil.interfaces import Driver, DriverContext
 from pytest_hil.lab.model import BoardSpec, ResourceSpec, ShellSpec
 from pytest_hil.progress import SILENT, Progress
 
+DriverT = TypeVar("DriverT", bound=Driver)
+
 
 class Board:
     """A board: `.name`, `.labels`, `.resources`, and each resource as attribute or item.
 
-    Drivers are created when first used and closed by `close()` in reverse creation order.
+    Drivers are created when first used and closed by `close()` in reverse creation order; a board
+    is a context manager, and `close()` may be called again (it closes what was created since).
     """
 
     def __init__(
@@ -74,6 +80,26 @@ class Board:
             raise KeyError(f"board {self.name} has several {name} resources ({names}): request one by name")
         raise KeyError(f"board {self.name} has no resource called {name!r} and none implementing {name}")
 
+    def get(self, interface: Callable[..., DriverT], name: str | None = None) -> DriverT:
+        """The resource called `name` (else the board's one resource whose driver is an `interface`),
+        typed as that interface: `board.get(Power)`, `board.get(Power, "power2")`.
+
+        `interface` is a driver class: an interface of `pytest_hil.interfaces` or a driver's own. (It is
+        typed as a callable because type checkers refuse abstract classes where `type[...]` is expected.)
+        """
+        if not (isinstance(interface, type) and issubclass(interface, Driver)):
+            raise TypeError(f"board.get() takes a driver class such as Power, not {interface!r}")
+        if name is None:
+            found = [spec.name for spec in self.spec.resources.values() if issubclass(spec.driver, interface)]
+            if len(found) != 1:
+                several = f"several {interface.__name__} resources ({', '.join(found)}): name one"
+                raise KeyError(f"board {self.name} has {several if found else f'no {interface.__name__} resource'}")
+            name = found[0]
+        driver = self.resource(name)
+        if not isinstance(driver, interface):
+            raise TypeError(f"board {self.name}, resource {name} ({driver.kind}) is not a {interface.__name__}")
+        return cast(DriverT, driver)  # checked just above
+
     def created(self) -> list[str]:
         """Names of the resources whose drivers exist, in creation order."""
         return list(self._drivers)
@@ -100,6 +126,16 @@ class Board:
             raise DriverError(
                 f"board {self.name}, resource {spec.name} ({spec.kind}): could not start: {error}"
             ) from error
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        errors = self.close()
+        if errors and error is None:
+            raise errors[0]
 
     def __getattr__(self, name: str) -> Driver:
         spec = self.__dict__.get("spec")

@@ -1,17 +1,22 @@
 """The small interfaces drivers implement and fixtures hand to tests.
 
-A driver subclasses `Driver` through one or more interfaces (`class Qemu(Power, Console)`), names its
-`kind` (the lab file's `driver:` value) and declares its options as a dataclass in `Options`.
+A driver subclasses `Driver` through one or more interfaces, typed by its options dataclass
+(`class Qemu(Power[QemuOptions], Console[QemuOptions])`), names its `kind` (the lab file's `driver:`
+value) and declares that dataclass as `Options`, so `self.options.x` is type-checked.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal
+
+from typing_extensions import Self, TypeVar
 
 from pytest_hil.progress import SILENT, Progress
 
@@ -42,8 +47,16 @@ class DriverContext:
         return f"board {self.board}, resource {self.resource}"
 
 
-class Driver(abc.ABC):
-    """Base of every driver; created lazily when a test first uses its resource, closed at session end."""
+#: A driver's options type; `Power` alone means `Power[Any]`.
+OptionsT = TypeVar("OptionsT", default=Any)
+
+
+class Driver(abc.ABC, Generic[OptionsT]):
+    """Base of every driver; created lazily when a test first uses its resource, closed at session end.
+
+    A driver is a context manager, and `close()` runs once however often it is called (a subclass's
+    `close` is wrapped so: it need not guard itself).
+    """
 
     kind: ClassVar[str]
     Options: ClassVar[type[Any]] = NoOptions
@@ -51,18 +64,32 @@ class Driver(abc.ABC):
     #: simulated or QEMU board): it is gone when that process ends, e.g. after each `hil` command.
     process_bound: ClassVar[bool] = False
 
-    def __init__(self, options: Any, context: DriverContext) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, context: DriverContext) -> None:
+        self.options: OptionsT = options
         self.context = context
 
-    def close(self) -> None:  # noqa: B027 - most drivers hold nothing to release
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        close = cls.__dict__.get("close")
+        if close is not None and close not in _ONCE:
+            type.__setattr__(cls, "close", _once(close))
+
+    def close(self) -> None:
         """Release what the driver holds; called once, in reverse creation order."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind!r} {self.context}>"
 
 
-class Power(Driver):
+class Power(Driver[OptionsT]):
     """Switches a board's supply."""
 
     @abc.abstractmethod
@@ -84,11 +111,31 @@ class Power(Driver):
         """True when on, False when off, None when the switch cannot tell."""
 
 
+def _once(close: Any) -> Any:
+    """`close` of one class in a driver's hierarchy, run at most once per instance (a subclass's close
+    calling `super().close()` still reaches each class's own once)."""
+
+    @functools.wraps(close)
+    def once(self: Driver[Any]) -> None:
+        done: set[Any] = self.__dict__.setdefault("_closed_by", set())
+        if once in done:
+            return
+        done.add(once)  # before closing: a close that fails is not retried
+        close(self)
+
+    _ONCE.add(once)
+    return once
+
+
+#: The `close` methods already made to run once.
+_ONCE: set[Any] = set()
+
+
 Pattern = str | bytes | re.Pattern[str] | type
 Patterns = Pattern | Sequence[Pattern]
 
 
-class Console(Driver):
+class Console(Driver[OptionsT]):
     """A board's byte stream, spoken to in pexpect's vocabulary."""
 
     @abc.abstractmethod
@@ -119,6 +166,10 @@ class Console(Driver):
         """The last match."""
 
     @abc.abstractmethod
+    def read_nonblocking(self, size: int = 65536, timeout: float = 0) -> str:
+        """What arrived (or arrives within `timeout` seconds) and no `expect` consumed; '' if nothing."""
+
+    @abc.abstractmethod
     def read_until_quiet(self, quiet: float = 0.5, timeout: float | None = None) -> str:
         """Everything printed until the board is silent for `quiet` seconds (or `timeout` passes)."""
 
@@ -135,7 +186,7 @@ class CommandResult:
     stderr: str = ""
 
 
-class Shell(Driver):
+class Shell(Driver[OptionsT]):
     """A logged-in shell; state (`cd`, exports) persists between runs."""
 
     @abc.abstractmethod
@@ -144,8 +195,13 @@ class Shell(Driver):
     @abc.abstractmethod
     def run_check(self, cmd: str, timeout: float | None = None) -> CommandResult: ...
 
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Reach a logged-in prompt now (the `shell` fixture and `run` do it by themselves); a test
+        calls it to wait for the board to come back after a reboot it caused."""
 
-class Storage(Driver):
+
+class Storage(Driver[OptionsT]):
     """Where a board boots from: written by the host, then handed to the board."""
 
     @abc.abstractmethod
@@ -161,7 +217,7 @@ class Storage(Driver):
         """Connect the medium to the board (muxes)."""
 
 
-class Can(Driver):
+class Can(Driver[OptionsT]):
     """A CAN bus; implementations are also python-can `BusABC`s."""
 
     @abc.abstractmethod
@@ -169,8 +225,12 @@ class Can(Driver):
         self, arbitration_id: int, data: bytes | None = None, mask: int | None = None, timeout: float = 1.0
     ) -> Any: ...
 
+    @abc.abstractmethod
+    def isotp_request(self, request: bytes, tx_id: int, rx_id: int, timeout: float = 2.0) -> bytes:
+        """Send `request` over ISO-TP from `tx_id` and return the response on `rx_id`."""
 
-class Gpio(Driver):
+
+class Gpio(Driver[OptionsT]):
     """One GPIO line."""
 
     @abc.abstractmethod
@@ -192,8 +252,12 @@ class Gpio(Driver):
     @abc.abstractmethod
     def wait_for_inactive(self, timeout: float | None = None) -> bool: ...
 
+    @abc.abstractmethod
+    def count_edges(self, window: float, edge: Literal["rising", "falling", "both"] = "rising") -> int:
+        """How many edges of an input line happen during the next `window` seconds (e.g. LED blinks)."""
 
-class Video(Driver):
+
+class Video(Driver[OptionsT]):
     """A board's display output."""
 
     @abc.abstractmethod
@@ -220,7 +284,7 @@ class Video(Driver):
     ) -> Image: ...
 
 
-class Usb(Driver):
+class Usb(Driver[OptionsT]):
     """A USB device that appears and disappears."""
 
     @abc.abstractmethod
@@ -233,7 +297,7 @@ class Usb(Driver):
     def wait_absent(self, timeout: float = 10.0) -> None: ...
 
 
-class Ssh(Driver):
+class Ssh(Driver[OptionsT]):
     """A board reached over SSH."""
 
     @abc.abstractmethod

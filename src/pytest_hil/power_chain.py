@@ -21,7 +21,7 @@ class PowerChainOptions:
     switches: tuple[ResourceSpec, ...]
 
 
-class PowerChain(Power):
+class PowerChain(Power[PowerChainOptions]):
     """Switches its parts in order on and in reverse order off; on only when all are on."""
 
     kind = "power-chain"

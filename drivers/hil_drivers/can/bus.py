@@ -45,7 +45,7 @@ class CanOptions:
     )
 
 
-class CanBus(Can, can.BusABC if can is not None else object):  # type: ignore[misc]
+class CanBus(Can[CanOptions], can.BusABC if can is not None else object):  # type: ignore[misc]
     """Wraps the configured python-can bus; frames sent and received are logged per test."""
 
     kind = "can"

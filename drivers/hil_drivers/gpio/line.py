@@ -29,7 +29,7 @@ class GpioOptions:
     )
 
 
-class GpioLine(Gpio):
+class GpioLine(Gpio[GpioOptions]):
     """A line: `on()`/`off()`/`pulse()` drive an output; `value`, the waits and `count_edges` read any line."""
 
     kind = "gpio"

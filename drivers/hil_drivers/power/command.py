@@ -24,7 +24,7 @@ class CommandPowerOptions:
     timeout: float = field(default=10.0, metadata={"help": "seconds a command may take", "above": 0, "max": 3600})
 
 
-class CommandPower(Switch):
+class CommandPower(Switch[CommandPowerOptions]):
     """Runs the lab file's commands in the lab file's folder; `/bin/sh` expands their `${VAR}` references
     from the environment, so a variable's value is data, never code."""
 

@@ -23,7 +23,7 @@ class GpioPowerOptions:
     )
 
 
-class GpioPower(Switch):
+class GpioPower(Switch[GpioPowerOptions]):
     """Drives the relay's line; the state is what the line says."""
 
     kind = "gpio-power"

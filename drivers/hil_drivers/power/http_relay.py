@@ -40,7 +40,7 @@ class HttpPowerOptions(HttpSwitchOptions):
                     raise ValueError(f"{name}: not a valid regular expression: {error}") from None
 
 
-class HttpPower(Switch):
+class HttpPower(Switch[HttpPowerOptions]):
     """Switches by requesting a URL; reads the state from another, when given."""
 
     kind = "http-power"

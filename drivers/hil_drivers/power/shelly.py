@@ -20,7 +20,7 @@ class ShellyOptions(HttpSwitchOptions):
     password: str | None = field(default=None, metadata={"help": "its password", "secret": True})
 
 
-class Shelly(Switch):
+class Shelly(Switch[ShellyOptions]):
     """A Shelly relay."""
 
     kind = "shelly"

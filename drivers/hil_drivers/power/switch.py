@@ -5,10 +5,10 @@ from __future__ import annotations
 import abc
 
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import Power
+from pytest_hil.interfaces import OptionsT, Power
 
 
-class Switch(Power):
+class Switch(Power[OptionsT]):
     """A power driver that switches with `_switch(on)` and may read its state back with `_read()`."""
 
     def describe(self) -> str:

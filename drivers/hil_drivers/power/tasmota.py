@@ -19,7 +19,7 @@ class TasmotaOptions(HttpSwitchOptions):
     password: str | None = field(default=None, metadata={"help": "web password", "secret": True})
 
 
-class Tasmota(Switch):
+class Tasmota(Switch[TasmotaOptions]):
     """A Tasmota plug or relay board."""
 
     kind = "tasmota"

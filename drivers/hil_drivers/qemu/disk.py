@@ -23,7 +23,7 @@ class QemuDiskOptions:
     path: Path = field(metadata={"help": "the raw disk image, as listed in the qemu resource's `disk`"})
 
 
-class QemuDisk(Storage):
+class QemuDisk(Storage[QemuDiskOptions]):
     """Flashes the image file a `qemu` resource boots from."""
 
     kind = "qemu-disk"

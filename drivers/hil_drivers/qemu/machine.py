@@ -67,7 +67,7 @@ class QemuOptions:
                 raise ValueError(f"hostfwd: {rule!r} is not like tcp:127.0.0.1:2222-:22")
 
 
-class Qemu(StreamConsole, Power):
+class Qemu(StreamConsole[QemuOptions], Power[QemuOptions]):
     """A QEMU virtual board: power (QMP), reset (QMP) and console (serial socket) in one resource."""
 
     kind = "qemu"

@@ -19,7 +19,7 @@ class SimConsoleOptions:
     timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds", "above": 0})
 
 
-class SimConsole(StreamConsole):
+class SimConsole(StreamConsole[SimConsoleOptions]):
     """Reads and writes the master end of a simulated board's UART pseudo-terminal."""
 
     kind = "sim-console"

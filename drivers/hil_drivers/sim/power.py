@@ -47,7 +47,7 @@ class SimPowerOptions:
     )
 
 
-class SimPower(Power):
+class SimPower(Power[SimPowerOptions]):
     """Powers a simulated board: on boots its firmware, off kills it and silences its console."""
 
     kind = "sim-power"

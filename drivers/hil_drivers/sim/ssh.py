@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hil_drivers.sim.hardware import SimBoardHardware, attach, detach
-from hil_drivers.ssh.client import SshBoard, SshOptions, fingerprint
+from hil_drivers.ssh.client import SshConnection, SshOptions, fingerprint
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext
 
@@ -22,15 +22,14 @@ class SimSshOptions:
     )
 
 
-class SimSsh(SshBoard):
+class SimSsh(SshConnection[SimSshOptions]):
     """SSH to the simulated board: its port and host key come from the board itself."""
 
     kind = "sim-ssh"
-    Options = SimSshOptions  # type: ignore[assignment]
+    Options = SimSshOptions
 
     def __init__(self, options: SimSshOptions, context: DriverContext) -> None:
-        super().__init__(options, context)  # type: ignore[arg-type]
-        self.sim_options = options
+        super().__init__(options, context)
         self.hardware: SimBoardHardware = attach(options.board or context.board)
 
     def endpoint(self) -> SshOptions:
@@ -40,7 +39,7 @@ class SimSsh(SshBoard):
         if server is None:
             state = "off" if not self.hardware.powered else "on, but runs no SSH server (sim-power ssh: true)"
             raise DriverError(f"{self.context}: the simulated board {self.hardware.ident} is {state}")
-        options = self.sim_options
+        options = self.options
         return SshOptions(
             host="127.0.0.1",
             port=server.port,
@@ -54,7 +53,7 @@ class SimSsh(SshBoard):
 
     def __str__(self) -> str:
         server = self.hardware.sshd
-        return f"{self.sim_options.username}@127.0.0.1:{server.port if server else '(off)'}"
+        return f"{self.options.username}@127.0.0.1:{server.port if server else '(off)'}"
 
     def close(self) -> None:
         super().close()

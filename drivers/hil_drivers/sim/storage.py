@@ -21,7 +21,7 @@ class SimStorageOptions:
     )
 
 
-class SimStorage(Storage):
+class SimStorage(Storage[SimStorageOptions]):
     """Puts a card (a file) into the simulated board; writing it while the board runs is refused."""
 
     kind = "sim-storage"

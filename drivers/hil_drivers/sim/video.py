@@ -47,7 +47,7 @@ def render(hardware: SimBoardHardware, width: int, height: int) -> Image.Image:
     return frame
 
 
-class SimVideo(SnapshotVideo):
+class SimVideo(SnapshotVideo[SimVideoOptions]):
     """Frames of a simulated board's display."""
 
     kind = "sim-video"

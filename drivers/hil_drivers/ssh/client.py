@@ -4,6 +4,7 @@ connection after the board rebooted."""
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from hil_drivers.ssh.forward import LocalForward
 from pytest_hil.errors import DriverError, DriverUnavailable
-from pytest_hil.interfaces import CommandResult, DriverContext, Ssh
+from pytest_hil.interfaces import CommandResult, DriverContext, OptionsT, Ssh
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,11 @@ def fingerprint(key: Any) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
-class SshBoard(Ssh):
-    """One SSH connection to the board, opened on first use and reopened when it dropped."""
+class SshConnection(Ssh[OptionsT]):
+    """One SSH connection to the board, opened on first use and reopened when it dropped; where to
+    connect comes from `endpoint()`."""
 
-    kind = "ssh"
-    Options = SshOptions
-
-    def __init__(self, options: SshOptions, context: DriverContext) -> None:
+    def __init__(self, options: OptionsT, context: DriverContext) -> None:
         super().__init__(options, context)
         try:
             import paramiko
@@ -73,10 +72,9 @@ class SshBoard(Ssh):
         endpoint = self.endpoint()
         return f"{endpoint.username}@{endpoint.host}:{endpoint.port}"
 
+    @abc.abstractmethod
     def endpoint(self) -> SshOptions:
-        """Where and how to connect now (a driver whose board chooses its port at power-on overrides it)."""
-        options: SshOptions = self.options
-        return options
+        """Where and how to connect now."""
 
     # the connection
 
@@ -133,7 +131,7 @@ class SshBoard(Ssh):
         if client is not None and client.get_transport() is not None and client.get_transport().is_active():
             return client
         self.close_connection()
-        deadline = time.monotonic() + self.options.reconnect_timeout
+        deadline = time.monotonic() + self.endpoint().reconnect_timeout
         while True:
             try:
                 self.client = self._connect()
@@ -144,7 +142,7 @@ class SshBoard(Ssh):
                     raise
                 if time.monotonic() >= deadline:
                     raise DriverError(
-                        f"{message} (tried for {self.options.reconnect_timeout:g} s: is the board powered on, "
+                        f"{message} (tried for {self.endpoint().reconnect_timeout:g} s: is the board powered on, "
                         "booted and running its SSH server?)"
                     ) from None
                 time.sleep(0.5)
@@ -158,7 +156,7 @@ class SshBoard(Ssh):
 
     def run(self, cmd: str, timeout: float | None = None) -> CommandResult:
         """Run `cmd` in the login user's shell; stdout, stderr, exit status, duration."""
-        timeout = self.options.command_timeout if timeout is None else timeout
+        timeout = self.endpoint().command_timeout if timeout is None else timeout
         client = self._transport()
         started = time.monotonic()
         try:
@@ -220,7 +218,7 @@ class _HostKeyRefused(Exception):
 class _Pinned:
     """Accept exactly the host key whose fingerprint the lab file pins."""
 
-    def __init__(self, wanted: str, board: SshBoard) -> None:
+    def __init__(self, wanted: str, board: SshConnection) -> None:
         self.wanted, self.board = wanted, board
 
     def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
@@ -234,7 +232,7 @@ class _Pinned:
 class _Unknown:
     """Refuse a host key known_hosts does not list, saying how to trust it."""
 
-    def __init__(self, known: Path, board: SshBoard) -> None:
+    def __init__(self, known: Path, board: SshConnection) -> None:
         self.known, self.board = known, board
 
     def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
@@ -242,3 +240,13 @@ class _Unknown:
             f"{self.board}: unknown host key {fingerprint(key)} (not in {self.known}): pin it with "
             f"host_key: {fingerprint(key)} if it is the board's"
         )
+
+
+class SshBoard(SshConnection[SshOptions]):
+    """`ssh`: a board reached over SSH as the lab file says."""
+
+    kind = "ssh"
+    Options = SshOptions
+
+    def endpoint(self) -> SshOptions:
+        return self.options

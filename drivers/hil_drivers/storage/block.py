@@ -30,7 +30,7 @@ class BlockStorageOptions:
     )
 
 
-class BlockStorage(Storage):
+class BlockStorage(Storage[BlockStorageOptions]):
     """Writes images with bmap files when they lie beside the image, zero skipping on files."""
 
     kind = "block-storage"

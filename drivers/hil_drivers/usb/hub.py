@@ -38,7 +38,7 @@ class UsbHubPowerOptions(UsbMatchOptions):
             raise ValueError(f"port: {self.port} is not a port number (they start at 1)")
 
 
-class UsbHubPower(Switch):
+class UsbHubPower(Switch[UsbHubPowerOptions]):
     """Switches a hub port's VBUS; the state is what the hub reports for the port."""
 
     kind = "usb-hub-power"

@@ -19,7 +19,7 @@ class UsbOptions(UsbMatchOptions):
     )
 
 
-class UsbDevice(Usb):
+class UsbDevice(Usb[UsbOptions]):
     """Looks the device up with pyusb each time: a device that re-enumerates is a new object."""
 
     kind = "usb"

@@ -37,7 +37,7 @@ class SdWireOptions(UsbMatchOptions):
     settle: float = field(default=0.5, metadata={"help": "seconds the card rests between switches", "min": 0})
 
 
-class SdWire(Storage):
+class SdWire(Storage[SdWireOptions]):
     """An SD card shared by host and board through an SDWire."""
 
     kind = "sdwire"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hil_drivers.video.snapshots import SnapshotVideo
 from pytest_hil.errors import DriverError
@@ -31,10 +31,14 @@ class UstreamerOptions:
     timeout: float = field(default=5.0, metadata={"help": "seconds for one request", "above": 0})
 
 
-class _HttpFrames(SnapshotVideo):
+#: The options of a driver fetching frames over HTTP.
+_FramesOptions = TypeVar("_FramesOptions", HttpSnapshotOptions, UstreamerOptions)
+
+
+class _HttpFrames(SnapshotVideo[_FramesOptions]):
     extra_modules = ("requests",)
 
-    def __init__(self, options: Any, context: DriverContext) -> None:
+    def __init__(self, options: _FramesOptions, context: DriverContext) -> None:
         super().__init__(options, context)
         import requests
 
@@ -69,7 +73,7 @@ class _HttpFrames(SnapshotVideo):
         self.http.close()
 
 
-class HttpSnapshot(_HttpFrames):
+class HttpSnapshot(_HttpFrames[HttpSnapshotOptions]):
     """Any URL that returns the current frame."""
 
     kind = "http-snapshot"
@@ -79,7 +83,7 @@ class HttpSnapshot(_HttpFrames):
         return self._image(self.options.url)
 
 
-class Ustreamer(_HttpFrames):
+class Ustreamer(_HttpFrames[UstreamerOptions]):
     """ustreamer (the HDMI capture streamer of PiKVM and many labs)."""
 
     kind = "ustreamer"

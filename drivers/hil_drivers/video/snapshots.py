@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from hil_drivers.video.compare import DEFAULT_MAX_DISTANCE, HashKind, Region, distance, load, save_mismatch
 from pytest_hil.errors import DriverError, DriverUnavailable, HilError
-from pytest_hil.interfaces import DriverContext, Video
+from pytest_hil.interfaces import DriverContext, OptionsT, Video
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -19,7 +19,7 @@ class FrameMismatch(HilError, AssertionError):
     """The display does not show the reference: a test failure, with pictures saved beside its logs."""
 
 
-class SnapshotVideo(Video):
+class SnapshotVideo(Video[OptionsT]):
     """A display read one frame at a time with `snapshot()`; needs Pillow and imagehash (`video` extra)
     and, for `extra_modules`, what the driver itself needs."""
 

@@ -16,12 +16,12 @@ import pexpect
 from pytest_hil.console.byte_streams import ByteStream, StreamLost
 from pytest_hil.console.inbox import Inbox, InboxSpawn
 from pytest_hil.errors import ConsoleClosed, ConsoleTimeout
-from pytest_hil.interfaces import Console, DriverContext, Patterns
+from pytest_hil.interfaces import Console, DriverContext, OptionsT, Patterns
 
 READ_SIZE = 65536
 
 
-class StreamConsole(Console):
+class StreamConsole(Console[OptionsT]):
     """Console base: subclasses `attach` a stream (at creation, or at power-on for virtual boards)."""
 
     def __init__(self, options: Any, context: DriverContext, timeout: float = 30.0) -> None:

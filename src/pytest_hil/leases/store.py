@@ -20,7 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from types import TracebackType
 from typing import Any
+
+from typing_extensions import Self
 
 from pytest_hil.errors import LeaseError, LeaseTimeout
 from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
@@ -519,7 +522,16 @@ class LeaseStore:
 
         return dict(self._transaction(work))
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Close this thread's connection and the backend's waiting connection; again: nothing more."""
         connection = getattr(self.local, "connection", None)
         if connection is not None:
             connection.close()
