@@ -20,7 +20,8 @@ class ResourceSpec:
     name: str
     kind: str
     driver: type[Driver]
-    options: Any
+    #: An instance of `driver.Options` (each driver declares its own dataclass).
+    options: object
     raw_options: Mapping[str, Any] = field(repr=False)
     interfaces: tuple[str, ...]
     line: int
