@@ -49,8 +49,17 @@ class Backend(abc.ABC):
         """A new DB-API connection, autocommit off."""
 
     @abc.abstractmethod
-    def begin(self, connection: Any) -> Any:
-        """Start a transaction that excludes every other writer; return a cursor in it."""
+    def begin(self, connection: Any) -> tuple[Any, float]:
+        """Start a transaction that excludes every other writer; return a cursor in it and the time
+        (`now`) once the transaction holds the store."""
+
+    def commit(self, connection: Any) -> None:
+        """End the transaction `begin` started, keeping its changes."""
+        connection.commit()
+
+    def rollback(self, connection: Any) -> None:
+        """End the transaction `begin` started, dropping its changes."""
+        connection.rollback()
 
     @abc.abstractmethod
     def now(self, cursor: Any) -> float:

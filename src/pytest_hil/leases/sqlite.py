@@ -48,10 +48,10 @@ class SqliteBackend(Backend):
             connection = self.local.watcher = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         return connection
 
-    def begin(self, connection: Any) -> Any:
+    def begin(self, connection: Any) -> tuple[Any, float]:
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
-        return cursor
+        return cursor, time.time()
 
     def now(self, cursor: Any) -> float:
         return time.time()

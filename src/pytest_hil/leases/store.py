@@ -124,14 +124,14 @@ class LeaseStore:
         while True:
             try:
                 connection = self._connection()
-                cursor = self.backend.begin(connection)
                 try:
-                    result = work(cursor, self.backend.now(cursor))
+                    cursor, now = self.backend.begin(connection)
+                    result = work(cursor, now)
+                    self.backend.commit(connection)
                 except BaseException:
                     with contextlib.suppress(Exception):
-                        connection.rollback()
+                        self.backend.rollback(connection)
                     raise
-                connection.commit()
                 self.reached = True
                 return result
             except self.backend.permission_errors as error:
@@ -153,6 +153,11 @@ class LeaseStore:
 
     def _run(self, cursor: Any, statement: str, *parameters: Any) -> Any:
         return self.backend.execute(cursor, statement, parameters)
+
+    def _ask(self, cursor: Any, statement: str, *parameters: Any) -> Any:
+        """Run a statement on a cursor of its own, in `cursor`'s transaction, its rows read later: the
+        statements asked before any is read share one round trip (PostgreSQL's pipeline mode)."""
+        return self.backend.execute(cursor.connection.cursor(), statement, parameters)
 
     def _key(self, board: str) -> str:
         return self.prefix + board
@@ -198,13 +203,21 @@ class LeaseStore:
 
     def _expire(self, cursor: Any, now: float) -> None:
         """End leases past their expiry and forget waiters that stopped renewing."""
-        expired = self._run(cursor, "SELECT board, holder, since FROM hil_leases WHERE expires < ?", now).fetchall()
+        self._expired(cursor, now, self._ask_expire(cursor, now))
+
+    def _ask_expire(self, cursor: Any, now: float) -> Any:
+        """Delete expired leases and waiters; the deleted leases are read by `_expired`."""
+        gone = self._ask(cursor, "DELETE FROM hil_leases WHERE expires < ? RETURNING board, holder, since", now)
+        self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
+        return gone
+
+    def _expired(self, cursor: Any, now: float, gone: Any) -> None:
+        """Each lease `_ask_expire` ended goes into the history as expired."""
+        expired = gone.fetchall()
         for board, holder, since in expired:
             self._history(cursor, board, holder, since, now, "expired", "the holder stopped renewing")
         if expired:
-            self._run(cursor, "DELETE FROM hil_leases WHERE expires < ?", now)
             self.backend.changed(cursor)
-        self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
 
     def _history(
         self, cursor: Any, board: str, holder: str, since: float, now: float, outcome: str, reason: str | None
@@ -309,24 +322,30 @@ class LeaseStore:
         waiter: int | None,
         started: float,
     ) -> Grant | tuple[int, Waiting]:
-        self._expire(cursor, now)
-        mine = [row[0] for row in self._run(cursor, "SELECT board FROM hil_leases WHERE token = ?", token).fetchall()]
-        if mine:  # granted by an attempt whose commit went through as the connection broke
-            return Grant(token, tuple(mine), time.monotonic() - started)
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
-        rows = self._run(
+        # every read asked before any is read: one round trip on PostgreSQL
+        gone = self._ask_expire(cursor, now)
+        mine_rows = self._ask(cursor, "SELECT board FROM hil_leases WHERE token = ?", token)
+        held_rows = self._ask(
             cursor, f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE board IN ({marks})", *wanted
-        ).fetchall()
-        held = {row[0]: self._info(row) for row in rows}
-        earlier = self._run(
+        )
+        earlier_rows = self._ask(
             cursor,
             "SELECT id, slots FROM hil_waiters WHERE id < ? ORDER BY id",
             waiter if waiter is not None else 2**62,
-        ).fetchall()
+        )
+        last_rows = self._ask_last_ended(cursor, wanted)
+        self._expired(cursor, now, gone)
+        mine = [row[0] for row in mine_rows.fetchall()]
+        if mine:  # granted by an attempt whose commit went through as the connection broke
+            return Grant(token, tuple(mine), time.monotonic() - started)
+        held = {row[0]: self._info(row) for row in held_rows.fetchall()}
+        earlier = earlier_rows.fetchall()
         queued = {board for _, text in earlier for slot in json.loads(text) for board in slot}
+        failed = {board for board, last in self._read_last_ended(last_rows).items() if last.outcome in FAILED_OUTCOMES}
         free = [board for board in wanted if board not in held and board not in queued]
-        choice = _assign(slots, free, self._recent_failures(cursor, wanted))
+        choice = _assign(slots, free, failed)
         if choice is not None:
             if waiter is not None:
                 self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter)
@@ -352,29 +371,31 @@ class LeaseStore:
         ahead = sum(1 for _, text in earlier if wanted_set & {board for slot in json.loads(text) for board in slot})
         return waiter, Waiting(tuple(held[board] for board in wanted if board in held), ahead)
 
-    def _last_ended(self, cursor: Any, boards: Sequence[str]) -> dict[str, HistoryEntry]:
-        """Each board's most recently ended lease: one index look per board (hil_history_board), so
-        the cost does not grow with the history."""
-        found = {}
-        for board in boards:
-            row = self._run(
+    def _ask_last_ended(self, cursor: Any, boards: Sequence[str]) -> dict[str, Any]:
+        """Ask for each board's most recently ended lease: one index look per board
+        (hil_history_board), so the cost does not grow with the history; read by `_read_last_ended`."""
+        return {
+            board: self._ask(
                 cursor,
                 "SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE board = ?"
                 " ORDER BY ended DESC, id DESC LIMIT 1",
                 board,
-            ).fetchone()
+            )
+            for board in boards
+        }
+
+    def _read_last_ended(self, asked: dict[str, Any]) -> dict[str, HistoryEntry]:
+        found = {}
+        for board, rows in asked.items():
+            row = rows.fetchone()
             if row is not None:
                 found[board] = HistoryEntry(row[0], Holder.from_json(row[1]), row[2], row[3], row[4], row[5])
         return found  # by key
 
-    def _recent_failures(self, cursor: Any, boards: Sequence[str]) -> set[str]:
-        """Boards whose last lease ended badly (broken, expired): tried last."""
-        return {board for board, last in self._last_ended(cursor, boards).items() if last.outcome in FAILED_OUTCOMES}
-
     def last_ended(self, boards: Sequence[str]) -> dict[str, HistoryEntry]:
         """Board -> its most recently ended lease (how the last holder left it)."""
         keyed = [self._key(board) for board in boards]
-        found = self._transaction(lambda cursor, now: self._last_ended(cursor, keyed))
+        found = self._transaction(lambda cursor, now: self._read_last_ended(self._ask_last_ended(cursor, keyed)))
         return {self._name(key): replace(entry, board=self._name(key)) for key, entry in found.items()}
 
     def holds(self, token: str, board: str) -> bool:
@@ -401,12 +422,12 @@ class LeaseStore:
         ttl = self.ttl if ttl is None else ttl
 
         def work(cursor: Any, now: float) -> list[str]:
-            self._expire(cursor, now)  # a lease past its expiry is over, even if no one has looked yet
-            self._run(cursor, "UPDATE hil_leases SET expires = ? WHERE token = ?", now + ttl, token)
-            rows = self._run(
-                cursor, "SELECT board FROM hil_leases WHERE token = ? AND expires >= ? ORDER BY board", token, now
+            gone = self._ask_expire(cursor, now)  # a lease past its expiry is over, even if no one has looked yet
+            kept = self._ask(
+                cursor, "UPDATE hil_leases SET expires = ? WHERE token = ? RETURNING board", now + ttl, token
             )
-            return [self._name(row[0]) for row in rows]
+            self._expired(cursor, now, gone)
+            return sorted(self._name(row[0]) for row in kept.fetchall())
 
         return list(self._transaction(work, patience))
 
@@ -416,11 +437,12 @@ class LeaseStore:
         """End the token's leases (or its lease on `board`) with `outcome`; returns the boards released."""
 
         def work(cursor: Any, now: float) -> list[str]:
-            query = "SELECT board, holder, since FROM hil_leases WHERE token = ?" + (" AND board = ?" if board else "")
-            rows = self._run(cursor, query, token, *([self._key(board)] if board else [])).fetchall()
+            query = "DELETE FROM hil_leases WHERE token = ?" + (" AND board = ?" if board else "")
+            rows = self._run(
+                cursor, query + " RETURNING board, holder, since", token, *([self._key(board)] if board else [])
+            ).fetchall()
             for name, holder, since in rows:
                 self._history(cursor, name, holder, since, now, outcome, reason)
-                self._run(cursor, "DELETE FROM hil_leases WHERE board = ? AND token = ?", name, token)
             if rows:
                 self.backend.changed(cursor)
             return sorted(self._name(row[0]) for row in rows)
