@@ -333,3 +333,48 @@ def test_history_pages_and_busy_time_come_from_the_store(store: LeaseStore) -> N
     busy = store.busy_seconds(time.time() - 60)
     assert set(busy) == {"x1", "x2"} and all(0 <= seconds < 5 for seconds in busy.values())
     assert store.busy_seconds(time.time() + 60) == {}
+
+
+def test_postgresql_changes_on_other_boards_run_while_one_board_is_locked(postgres_url: str) -> None:
+    """Transactions lock the boards they touch (and share the store): a change on board a does not
+    wait for one on board b, and one on board b waits for it; a change to the whole store waits too."""
+    import zlib
+
+    import psycopg
+
+    from pytest_hil.leases.postgres import BOARD_LOCKS, LOCK_KEY
+
+    store = open_store(postgres_url, ttl=30)
+    other = psycopg.connect(postgres_url, autocommit=False)
+    try:  # another transaction in the middle of a change on board b
+        other.execute("SELECT pg_advisory_xact_lock_shared(%s)", (LOCK_KEY,))
+        other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (BOARD_LOCKS, zlib.crc32(b"lock-b") - 2**31))
+        started = time.monotonic()
+        grant = store.acquire([["lock-a"]], ALICE, timeout=5)
+        assert time.monotonic() - started < 1.0
+        store.release(grant.token, board="lock-a")
+
+        done: list[float] = []
+
+        def take_b() -> None:
+            grant = open_store(postgres_url).acquire([["lock-b"]], ALICE, timeout=10)
+            done.append(time.monotonic())
+            open_store(postgres_url).release(grant.token, board="lock-b")
+
+        waiting = threading.Thread(target=take_b)
+        waiting.start()
+        time.sleep(0.5)
+        assert done == []  # board b waits for the other transaction
+        holders_seen: list[object] = []
+        whole = threading.Thread(target=lambda: holders_seen.append(open_store(postgres_url).holders()))
+        whole.start()
+        time.sleep(0.3)
+        assert holders_seen == []  # and so does a look at the whole store
+        ended = time.monotonic()
+        other.rollback()
+        waiting.join(10)
+        whole.join(10)
+        assert done and done[0] >= ended and holders_seen
+    finally:
+        other.close()
+        store.close()

@@ -4,6 +4,7 @@ time, and a way to sleep until another process changes something."""
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 #: Schema versions and the statements that bring a store from the previous version to each.
@@ -49,9 +50,10 @@ class Backend(abc.ABC):
         """A new DB-API connection, autocommit off."""
 
     @abc.abstractmethod
-    def begin(self, connection: Any) -> tuple[Any, float]:
-        """Start a transaction that excludes every other writer; return a cursor in it and the time
-        (`now`) once the transaction holds the store."""
+    def begin(self, connection: Any, boards: Sequence[str] | None = None) -> tuple[Any, float]:
+        """Start a transaction that excludes every other writer (with `boards`: every other writer of
+        those boards, if the database can lock them one by one); return a cursor in it and the time
+        (`now`) once the transaction holds its locks."""
 
     def commit(self, connection: Any) -> None:
         """End the transaction `begin` started, keeping its changes."""

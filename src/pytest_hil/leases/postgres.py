@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_hil.errors import LeaseError
@@ -20,6 +22,8 @@ from pytest_hil.secrets import redact_urls
 #: Key of the advisory lock that serializes lease changes ("hil" in ASCII).
 LOCK_KEY = 0x68696C
 CHANNEL = "hil_leases"
+#: First key of the per-board advisory locks (the second: a hash of the board's stored name).
+BOARD_LOCKS = 0x6862
 
 
 class PostgresBackend(Backend):
@@ -40,16 +44,21 @@ class PostgresBackend(Backend):
         # autocommit: transactions are begun and ended by statements of ours, which then share round trips
         return self.psycopg.connect(self.url, autocommit=True, connect_timeout=10)
 
-    def begin(self, connection: Any) -> tuple[Any, float]:
+    def begin(self, connection: Any, boards: Sequence[str] | None = None) -> tuple[Any, float]:
         self.local.pipeline = connection.pipeline()
         self.local.pipeline.__enter__()
         cursor = connection.cursor()
         cursor.execute("BEGIN")
-        # the time is taken once the lock is held (the subquery runs first), not while waiting for it
-        cursor.execute(
-            "SELECT extract(epoch FROM clock_timestamp()) FROM (SELECT pg_advisory_xact_lock(%s)) AS locked",
-            (LOCK_KEY,),
-        )
+        # the time is taken once the locks are held (the subquery runs first), not while waiting for them
+        if boards is None:  # the whole store
+            locks, parameters = "SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY]
+        else:  # the store shared with transactions on other boards, each board alone, in one order
+            keys = sorted({zlib.crc32(board.encode()) - 2**31 for board in boards})
+            locks = "SELECT pg_advisory_xact_lock_shared(%s)" + "".join(
+                f", pg_advisory_xact_lock({BOARD_LOCKS}, %s)" for _ in keys
+            )
+            parameters = [LOCK_KEY, *keys]
+        cursor.execute(f"SELECT extract(epoch FROM clock_timestamp()) FROM ({locks}) AS locked", parameters)
         return cursor, float(cursor.fetchone()[0])
 
     def commit(self, connection: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class SqliteBackend(Backend):
             connection = self.local.watcher = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         return connection
 
-    def begin(self, connection: Any) -> tuple[Any, float]:
+    def begin(self, connection: Any, boards: Sequence[str] | None = None) -> tuple[Any, float]:
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         return cursor, time.time()

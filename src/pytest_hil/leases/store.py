@@ -112,8 +112,12 @@ class LeaseStore:
             with contextlib.suppress(Exception):
                 connection.close()
 
-    def _transaction(self, work: Callable[[Any, float], Any], patience: float | None = None) -> Any:
-        """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error.
+    def _transaction(
+        self, work: Callable[[Any, float], Any], patience: float | None = None, boards: Sequence[str] | None = None
+    ) -> Any:
+        """Run `work(cursor, now)` in one exclusive transaction; commit, or roll back on error. With
+        `boards` (stored names), the work touches only their leases: a backend that can lock boards
+        one by one lets transactions on other boards run at the same time.
 
         A store that was reachable and drops the connection (a database restart) is reconnected and
         the work retried for `reconnect_for` seconds; one never reached fails at once. Every `work`
@@ -125,7 +129,7 @@ class LeaseStore:
             try:
                 connection = self._connection()
                 try:
-                    cursor, now = self.backend.begin(connection)
+                    cursor, now = self.backend.begin(connection, boards)
                     result = work(cursor, now)
                     self.backend.commit(connection)
                 except BaseException:
@@ -205,9 +209,12 @@ class LeaseStore:
         """End leases past their expiry and forget waiters that stopped renewing."""
         self._expired(cursor, now, self._ask_expire(cursor, now))
 
-    def _ask_expire(self, cursor: Any, now: float) -> Any:
-        """Delete expired leases and waiters; the deleted leases are read by `_expired`."""
-        gone = self._ask(cursor, "DELETE FROM hil_leases WHERE expires < ? RETURNING board, holder, since", now)
+    def _ask_expire(self, cursor: Any, now: float, boards: Sequence[str] | None = None) -> Any:
+        """Delete expired leases (of `boards`, those the transaction locked; None: all) and waiters;
+        the deleted leases are read by `_expired`."""
+        only = "" if boards is None else f" AND board IN ({', '.join('?' for _ in boards)})" if boards else " AND FALSE"
+        statement = f"DELETE FROM hil_leases WHERE expires < ?{only} RETURNING board, holder, since"
+        gone = self._ask(cursor, statement, now, *(boards or ()))
         self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
         return gone
 
@@ -243,6 +250,7 @@ class LeaseStore:
         `timeout` seconds (None: wait as long as it takes). `on_wait` hears who holds what."""
         ttl = self.ttl if ttl is None else ttl
         named, slots = slots, [[self._key(board) for board in slot] for slot in slots]
+        wanted = sorted({board for slot in slots for board in slot})
         token = secrets.token_hex(16)
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
@@ -260,7 +268,7 @@ class LeaseStore:
                         self._try, slots=slots, holder=holder, token=token, ttl=ttl, waiter=waiter, started=started
                     )
                     sent = time.monotonic()
-                    result = self._transaction(attempt)
+                    result = self._transaction(attempt, boards=wanted)
                     if isinstance(result, Grant):
                         waiter = None  # the grant removed the waiter row
                         boards = tuple(self._name(board) for board in result.boards)
@@ -284,7 +292,9 @@ class LeaseStore:
                 look = not changed or due or waiter is None or self._may_grant(waiter, slots)
         finally:
             if waiter is not None:
-                self._transaction(lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter))
+                self._transaction(
+                    lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter), boards=wanted
+                )
 
     def _waiter_life(self) -> float:
         """How long a waiter's row lives without renewal: a dead waiter gives up its place after this."""
@@ -325,7 +335,7 @@ class LeaseStore:
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
         # every read asked before any is read: one round trip on PostgreSQL
-        gone = self._ask_expire(cursor, now)
+        gone = self._ask_expire(cursor, now, wanted)
         mine_rows = self._ask(cursor, "SELECT board FROM hil_leases WHERE token = ?", token)
         held_rows = self._ask(
             cursor, f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE board IN ({marks})", *wanted
@@ -436,6 +446,8 @@ class LeaseStore:
     ) -> list[str]:
         """End the token's leases (or its lease on `board`) with `outcome`; returns the boards released."""
 
+        keys = [self._key(board)] if board else None  # a token's leases on every board: the whole store
+
         def work(cursor: Any, now: float) -> list[str]:
             query = "DELETE FROM hil_leases WHERE token = ?" + (" AND board = ?" if board else "")
             rows = self._run(
@@ -447,7 +459,7 @@ class LeaseStore:
                 self.backend.changed(cursor)
             return sorted(self._name(row[0]) for row in rows)
 
-        return list(self._transaction(work))
+        return list(self._transaction(work, boards=keys))
 
     def force_release(self, board: str, reason: str, operator: Holder) -> LeaseInfo | None:
         """End whoever's lease on `board` as `forced`, recording the operator and reason."""
@@ -465,7 +477,7 @@ class LeaseStore:
             self.backend.changed(cursor)
             return self._info(row)
 
-        result = self._transaction(work)
+        result = self._transaction(work, boards=[key])
         return result if isinstance(result, LeaseInfo) else None
 
     # views
