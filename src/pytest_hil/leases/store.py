@@ -209,13 +209,14 @@ class LeaseStore:
         """End leases past their expiry and forget waiters that stopped renewing."""
         self._expired(cursor, now, self._ask_expire(cursor, now))
 
-    def _ask_expire(self, cursor: Any, now: float, boards: Sequence[str] | None = None) -> Any:
-        """Delete expired leases (of `boards`, those the transaction locked; None: all) and waiters;
-        the deleted leases are read by `_expired`."""
+    def _ask_expire(self, cursor: Any, now: float, boards: Sequence[str] | None = None, waiters: bool = True) -> Any:
+        """Delete expired leases (of `boards`, those the transaction locked; None: all) and, unless the
+        caller reads the waiters anyway, expired waiters; the deleted leases are read by `_expired`."""
         only = "" if boards is None else f" AND board IN ({', '.join('?' for _ in boards)})" if boards else " AND FALSE"
         statement = f"DELETE FROM hil_leases WHERE expires < ?{only} RETURNING board, holder, since"
         gone = self._ask(cursor, statement, now, *(boards or ()))
-        self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
+        if waiters:
+            self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
         return gone
 
     def _expired(self, cursor: Any, now: float, gone: Any) -> None:
@@ -335,23 +336,27 @@ class LeaseStore:
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
         # every read asked before any is read: one round trip on PostgreSQL
-        gone = self._ask_expire(cursor, now, wanted)
-        mine_rows = self._ask(cursor, "SELECT board FROM hil_leases WHERE token = ?", token)
-        held_rows = self._ask(
-            cursor, f"SELECT board, holder, since, expires, waited FROM hil_leases WHERE board IN ({marks})", *wanted
+        gone = self._ask_expire(cursor, now, wanted, waiters=False)
+        columns = "board, holder, since, expires, waited, token"
+        lease_rows = self._ask(
+            cursor, f"SELECT {columns} FROM hil_leases WHERE board IN ({marks}) OR token = ?", *wanted, token
         )
-        earlier_rows = self._ask(
+        waiter_rows = self._ask(
             cursor,
-            "SELECT id, slots FROM hil_waiters WHERE id < ? ORDER BY id",
+            "SELECT id, slots, expires FROM hil_waiters WHERE id < ? ORDER BY id",
             waiter if waiter is not None else 2**62,
         )
         last_rows = self._ask_last_ended(cursor, wanted)
         self._expired(cursor, now, gone)
-        mine = [row[0] for row in mine_rows.fetchall()]
+        leases = lease_rows.fetchall()
+        mine = [row[0] for row in leases if row[5] == token]
         if mine:  # granted by an attempt whose commit went through as the connection broke
             return Grant(token, tuple(mine), time.monotonic() - started)
-        held = {row[0]: self._info(row) for row in held_rows.fetchall()}
-        earlier = earlier_rows.fetchall()
+        held = {row[0]: self._info(row) for row in leases}
+        waiting_rows = waiter_rows.fetchall()
+        earlier = [(row[0], row[1]) for row in waiting_rows if row[2] >= now]
+        if len(earlier) < len(waiting_rows):  # waiters that stopped renewing give up their places
+            self._run(cursor, "DELETE FROM hil_waiters WHERE expires < ?", now)
         queued = {board for _, text in earlier for slot in json.loads(text) for board in slot}
         failed = {board for board, last in self._read_last_ended(last_rows).items() if last.outcome in FAILED_OUTCOMES}
         free = [board for board in wanted if board not in held and board not in queued]
