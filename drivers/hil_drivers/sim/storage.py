@@ -8,8 +8,6 @@ from pathlib import Path
 
 from hil_drivers.sim.hardware import attach, detach
 from pytest_hil.errors import DriverError
-from pytest_hil.images.flash import flash, read_back
-from pytest_hil.images.formats import uncompressed_name
 from pytest_hil.interfaces import DriverContext, Storage
 
 
@@ -34,6 +32,9 @@ class SimStorage(Storage[SimStorageOptions]):
         self.hardware.medium = self.card
 
     def write(self, image: str | Path, verify: bool = False) -> None:
+        from pytest_hil.images.flash import flash  # image writing loads when a card is written
+        from pytest_hil.images.formats import uncompressed_name
+
         image = Path(image)
         if self.hardware.powered:
             raise DriverError(
@@ -43,6 +44,8 @@ class SimStorage(Storage[SimStorageOptions]):
         self.card.with_name(self.card.name + ".label").write_text(uncompressed_name(image) + "\n")
 
     def read(self, dest: str | Path, size: int) -> None:
+        from pytest_hil.images.flash import read_back
+
         if not self.card.exists():
             raise DriverError(f"{self.context}: the card is empty: nothing was written to it")
         read_back(self.context, self.card, Path(dest), size)
