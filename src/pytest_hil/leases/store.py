@@ -302,24 +302,26 @@ class LeaseStore:
         return max(self.ttl, 5.0)
 
     def _may_grant(self, waiter: int, slots: Sequence[Sequence[str]]) -> bool:
-        """Without the lock, cheaply: could the request be served now (its boards free, no earlier
-        waiter in line for them)? A wrong guess only costs a look under the lock, or a later one."""
+        """Without the lock, cheaply (one statement): could the request be served now (its boards not
+        leased, no earlier waiter in line for them)? Leases and waiters past their expiry still count:
+        a wrong guess only costs a look under the lock, or a later one (a waiter looks at least every
+        second in any case)."""
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
         try:
             connection = self._connection()
-            cursor = connection.cursor()
-            now = self.backend.now(cursor)
-            held = self._run(
-                cursor, f"SELECT board FROM hil_leases WHERE board IN ({marks}) AND expires >= ?", *wanted, now
-            )
-            busy = {row[0] for row in held.fetchall()}
-            earlier = self._run(cursor, "SELECT slots FROM hil_waiters WHERE id < ? AND expires >= ?", waiter, now)
-            busy |= {board for (text,) in earlier.fetchall() for slot in json.loads(text) for board in slot}
+            rows = self._run(
+                connection.cursor(),
+                f"SELECT 'lease', board FROM hil_leases WHERE board IN ({marks})"
+                " UNION ALL SELECT 'waiter', slots FROM hil_waiters WHERE id < ?",
+                *wanted, waiter,
+            ).fetchall()  # fmt: skip
             connection.rollback()
         except self.backend.connection_errors:
             self._drop_connection()
             return True  # the look under the lock reconnects, or says the store is gone
+        busy = {text for kind, text in rows if kind == "lease"}
+        busy |= {board for kind, text in rows if kind == "waiter" for slot in json.loads(text) for board in slot}
         return _assign(slots, [board for board in wanted if board not in busy], set()) is not None
 
     def _try(
