@@ -6,15 +6,16 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar, cast
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError, HilError
 from pytest_hil.interfaces import Driver, DriverContext
 from pytest_hil.lab.model import BoardSpec, ResourceSpec, ShellSpec
 from pytest_hil.progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 DriverT = TypeVar("DriverT", bound=Driver)
 

@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal
-
-from typing_extensions import Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pytest_hil.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+    from typing_extensions import Self
 
     from pytest_hil.console.log import BoardLogs
 
@@ -47,8 +46,14 @@ class DriverContext:
         return f"board {self.board}, resource {self.resource}"
 
 
-#: A driver's options type; `Power` alone means `Power[Any]`.
-OptionsT = TypeVar("OptionsT", default=Any)
+#: A driver's options type; `Power` alone means `Power[Any]` (a default type checkers know from
+#: typing_extensions, PEP 696; at run time a plain TypeVar does the same, without the import).
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as DefaultTypeVar
+
+    OptionsT = DefaultTypeVar("OptionsT", default=Any)
+else:
+    OptionsT = TypeVar("OptionsT")
 
 
 class Driver(abc.ABC, Generic[OptionsT]):

@@ -45,15 +45,6 @@ _ESCAPES = re.compile(
 )
 
 
-#: The shell's own lines on a console (its setup after a login, command markers and pieces).
-_FRAMING = re.compile(r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null).*$\n?", re.MULTILINE)
-
-
-def without_framing(text: str, lines: int = 50) -> str:
-    """The last `lines` of a console's text as a person wants them: the shell's own lines taken out."""
-    return "\n".join(_FRAMING.sub("", text).split("\n")[-lines:])
-
-
 def clean_output(text: str) -> str:
     """Command output as a test wants it: no escape sequences, `\\n` line ends."""
     if "\x1b" in text:

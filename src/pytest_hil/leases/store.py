@@ -21,13 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from types import TracebackType
-from typing import Any
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, Any
 
 from pytest_hil.errors import LeaseError, LeaseTimeout
 from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
 from pytest_hil.leases.holder import Holder
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: Seconds a store held busy by other processes is waited for before that is an error.
 BUSY_WAIT = 120.0

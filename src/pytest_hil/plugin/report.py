@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.shell import without_framing
+from pytest_hil.console.framing import without_framing
 from pytest_hil.errors import ShellUnreachable
 from pytest_hil.plugin import junit
 from pytest_hil.plugin.fixtures import serving_key

@@ -6,14 +6,14 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_hil.board import Board
 from pytest_hil.console.log import BoardLogs
-from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.errors import HilError, SelectorError
-from pytest_hil.lab import Lab, Selector, load_lab, parse_selector
+from pytest_hil.lab import Lab, Selector, parse_selector
 from pytest_hil.paths import folder_name_of
 from pytest_hil.plugin import junit
 from pytest_hil.plugin.leasing import LeasingSupply
@@ -22,6 +22,9 @@ from pytest_hil.plugin.supply import BoardSupply
 from pytest_hil.plugin.terminal import capture_suspended, say
 from pytest_hil.progress import Progress
 from pytest_hil.registry import DriverRegistry, default_registry
+
+if TYPE_CHECKING:
+    from pytest_hil.console.shell import ConsoleShell
 
 
 @dataclass
@@ -80,6 +83,8 @@ class HilSession:
         """The board's console shell, made once per session from its `shell:` settings."""
         shell = self.shells.get(board.name)
         if shell is None:
+            from pytest_hil.console.shell import console_shell  # consoles load when a test needs one
+
             shell = self.shells[board.name] = console_shell(board)
         return shell
 
@@ -146,6 +151,8 @@ def pytest_configure(config: pytest.Config) -> None:
             option = "--hil-board" if settings.boards else "--hil-select"
             raise pytest.UsageError(f"{option} needs a lab file: pass --hil-lab, set hil_lab or HIL_LAB")
         return
+    from pytest_hil.lab.load import load_lab  # PyYAML and the schema, only with a lab file
+
     try:
         session.registry = default_registry()
         session.lab = load_lab(settings.lab, session.registry)
