@@ -58,3 +58,18 @@ def test_the_core_plugin_works_with_dist_deleted(pytester: pytest.Pytester, tmp_
         text=True,
     )
     assert probe.stdout.startswith(str(copy))
+
+
+def test_the_plugin_without_a_lab_file_loads_no_lab_console_or_lease_code() -> None:
+    """pytest loads the plugin in every run: one with no lab file pays for none of this."""
+    script = (
+        "import sys, pytest\n"
+        "for name in ('session', 'selection', 'fixtures', 'report', 'junit', 'masking', 'header'):\n"
+        "    __import__('pytest_hil.plugin.' + name)\n"
+        "__import__('pytest_hil.dist.plugin')\n"
+        "heavy = ('yaml', 'pexpect', 'psycopg', 'typing_extensions', 'pytest_hil.lab.load',\n"
+        "         'pytest_hil.console.stream_console', 'pytest_hil.leases.store', 'hil_drivers')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
