@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -83,6 +84,21 @@ def test_a_command_that_ends_the_shell_logs_in_again_at_once(shell: ConsoleShell
         shell.run("exit")
     assert time.monotonic() - started < 10
     assert shell.run("echo back").stdout == "back\n"
+
+
+def test_closing_the_shell_turns_the_guests_echo_back_on(shell: ConsoleShell) -> None:
+    """busybox's stty and sh restore what the shell changed (echo, the kernel's console log level)."""
+    echo = re.compile(r"(?:^|\s)(-?echo)(?:\s|$)")
+    shell.run("true")
+    assert echo.findall(shell.run("stty -a").stdout) == ["-echo"]
+    before = shell.run("echo $HIL_LOGLEVEL").stdout.strip()  # the level the shell found
+    assert shell.run("read level rest < /proc/sys/kernel/printk; echo $level").stdout.strip() == "1"
+    shell.close()
+    shell.console.sendline("stty -a; cat /proc/sys/kernel/printk; echo HIL-FLAGS-DONE")
+    shell.console.expect(r"\nHIL-FLAGS-DONE", timeout=10)
+    assert set(echo.findall(shell.console.before)) == {"echo"}  # the command came back echoed, and stty says so
+    assert shell.console.before.split("\n")[-1].split()[0] == before
+    assert shell.run("true").exit_code == 0  # and the shell goes on, echo off again
 
 
 def test_the_password_never_reaches_the_log(shell: ConsoleShell, qemu_board: Board) -> None:

@@ -267,3 +267,49 @@ def test_quiet_kernel_false_keeps_kernel_messages_on_the_console(make_shell: Mak
     shell.connect()
     shell.run("sleep 0.3")
     assert "heartbeat" in board.logs.logs["console"].recent_lines(50)
+
+
+def _echo_flags(console: object) -> str:
+    """What `stty -a` says of echo on the board's terminal: "echo" (on) or "-echo" (off)."""
+    import re
+
+    console.sendline("stty -a; echo HIL-FLAGS-DONE")  # type: ignore[attr-defined]
+    console.expect(r"\nHIL-FLAGS-DONE", timeout=5)  # type: ignore[attr-defined]
+    found = re.search(r"(?:^|\s)(-?echo)(?:\s|$)", console.before)  # type: ignore[attr-defined]
+    assert found is not None
+    return found.group(1)
+
+
+def test_closing_the_shell_leaves_the_terminal_as_it_found_it(make_shell: MakeShell) -> None:
+    board, shell = make_shell()
+    shell.connect()
+    assert _echo_flags(shell.console) == "echo"  # as the board's login left it
+    shell.run("true")
+    assert _echo_flags(shell.console) == "-echo"  # the shell's own setting while it works
+    shell.close()
+    shell.close()  # once is enough
+    assert _echo_flags(shell.console) == "echo"  # a person at `hil console` sees what they type
+    assert shell.run("echo again").stdout == "again\n"  # the shell still works, echo off again
+    logged = "".join(path.read_text() for path in board.logs.log_dir.rglob("*.log"))  # type: ignore[union-attr]
+    assert "[hil] shell done: the terminal's echo and console log level restored" in logged
+
+
+def test_a_session_closes_its_shells_before_it_releases_the_boards(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    from tests.conftest import SIM_LAB
+
+    pytester.path.joinpath("lab.yaml").write_text(
+        SIM_LAB + "    shell: {username: root, prompt: 'root@sim-b:\\S*# '}\n"
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.hil(board="sim-b")
+        def test_x(shell):
+            assert shell.run("echo hi").stdout == "hi\\n"
+        """
+    )
+    logs = tmp_path / "logs"
+    pytester.runpytest("--hil-lab=lab.yaml", f"--hil-log-dir={logs}").assert_outcomes(passed=1)
+    session_logs = "".join(path.read_text() for path in (logs / "session").glob("*.log"))
+    assert "[hil] shell done: the terminal's echo and console log level restored" in session_logs

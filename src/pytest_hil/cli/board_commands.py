@@ -98,12 +98,12 @@ def run_command(args: argparse.Namespace) -> int:
         if board is None:
             return 1
         try:
-            shell = console_shell(board)
-            shell.connect()
-            # one argument is a shell command line (`hil run b -- 'dmesg | tail'`); several are a program
-            # and its arguments, kept apart as given (`hil run b -- sh -c 'echo out; exit 5'`)
-            line = command[0] if len(command) == 1 else " ".join(quote(part) for part in command)
-            result = shell.run(line, timeout=args.timeout)
+            with console_shell(board) as shell:  # leaves the terminal's echo as it found it
+                shell.connect()
+                # one argument is a shell command line (`hil run b -- 'dmesg | tail'`); several are a
+                # program and its arguments, kept apart as given (`hil run b -- sh -c 'echo out; exit 5'`)
+                line = command[0] if len(command) == 1 else " ".join(quote(part) for part in command)
+                result = shell.run(line, timeout=args.timeout)
         except HilError as error:
             print(f"hil: {error}", file=sys.stderr)
             return RUN_FAILED

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 #: The shell's own lines on a console (its setup after a login, command markers and pieces).
-_FRAMING = re.compile(r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null).*$\n?", re.MULTILINE)
+_FRAMING = re.compile(
+    r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null|stty \"\$HIL_STTY\").*$\n?", re.MULTILINE
+)
 
 
 def without_framing(text: str, lines: int = 50) -> str:

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 #: Seconds between nudges (an empty line) while waiting for a login or shell prompt.
 POKE_INTERVAL = 3.0
+#: What `close` types: the terminal settings and console log level saved by the setup line.
+RESTORE_LINE = (
+    'stty "$HIL_STTY" 2>/dev/null || stty echo 2>/dev/null; '
+    '[ -n "$HIL_LOGLEVEL" ] && dmesg -n "$HIL_LOGLEVEL" 2>/dev/null; unset HIL_STTY HIL_LOGLEVEL HIL_REST'
+)
 #: Escape sequences terminals and shells emit: CSI (colours, cursor, bracketed paste), OSC, others.
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
@@ -246,8 +251,7 @@ class ConsoleShell(Shell):
         # Echo off spares every command its echo and line editing's redraws: 10x faster on a busybox
         # shell under QEMU. Sent as a short line of its own just ahead of the first command after a
         # login, it costs no round trip, and that command's long line is no longer echoed either.
-        quiet = "; dmesg -n 1 2>/dev/null" if self.spec.quiet_kernel else ""
-        setup = [] if self.echo_off else [f"stty -echo 2>/dev/null{quiet}"]
+        setup = [] if self.echo_off else [self._setup_line()]
         self.echo_off = True
         started = time.monotonic()
         run = f"printf '%s%s\\n' {tag} S; eval {word}; printf '%s%s %d\\n' {tag} E $?"
@@ -285,6 +289,23 @@ class ConsoleShell(Shell):
         match = self.console.match
         assert match is not None
         return CommandResult(cmd, clean_output(output), int(match.group(1)), duration)
+
+    def _setup_line(self) -> str:
+        """Echo off (and the kernel's console messages down to emergencies, with `quiet_kernel`), the
+        settings before saved in the shell for `close` to restore."""
+        line = "HIL_STTY=$(stty -g 2>/dev/null); stty -echo 2>/dev/null"
+        if self.spec.quiet_kernel:
+            line += "; read HIL_LOGLEVEL HIL_REST < /proc/sys/kernel/printk 2>/dev/null; dmesg -n 1 2>/dev/null"
+        return line
+
+    def close(self) -> None:
+        """Leave the board's terminal as the shell found it (echo back on, the kernel's console log
+        level as it was), so that a person at `hil console` sees what they type. Nothing is sent when
+        the board rebooted since (it starts afresh) or no command ran."""
+        if self.echo_off and self.generation == self.context.logs.power_events:
+            self.console.sendline(RESTORE_LINE)
+            self.context.logs.note("[hil] shell done: the terminal's echo and console log level restored")
+        self.echo_off = False
 
     def _log_in_again(self, cmd: str) -> None:
         self.context.logs.note(f"[hil] the shell ended during {cmd!r}: logging in again")

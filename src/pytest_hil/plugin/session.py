@@ -103,7 +103,7 @@ class HilSession:
             self.acquired.remove(name)
             board = self.boards[name]
             self.config.hook.pytest_hil_board_released(board=board, config=self.config)
-            for error in board.close():
+            for error in self._close_board(board):
                 say(self.config, f"pytest-hil: {error}", red=True)
         self.shells.pop(name, None)
 
@@ -116,9 +116,20 @@ class HilSession:
                 self.config.hook.pytest_hil_board_released(board=board, config=self.config)
             except Exception as error:
                 errors.append(error)
-            errors.extend(board.close())
+            errors.extend(self._close_board(board))
         errors.extend(self.supply.release(self.broken))
         return errors
+
+    def _close_board(self, board: Board) -> list[BaseException]:
+        """Its shell first (it leaves the terminal as it found it), then its drivers."""
+        errors: list[BaseException] = []
+        shell = self.shells.pop(board.name, None)
+        if shell is not None:
+            try:
+                shell.close()
+            except Exception as error:
+                errors.append(error)
+        return errors + board.close()
 
     def eligible_boards(self) -> Iterator[Board]:
         return (self.boards[name] for name in self.eligible)
