@@ -57,6 +57,10 @@ class QemuOptions:
     accel: str = field(default="tcg", metadata={"help": "accelerator (-accel); tcg works everywhere"})
     binary: str | None = field(default=None, metadata={"help": "QEMU executable (default: qemu-system-<arch>)"})
     timeout: float = field(default=30.0, metadata={"help": "default console expect timeout in seconds", "above": 0})
+    baud: int | None = field(
+        default=None,
+        metadata={"help": "carry console bytes as a UART at this rate would (8N1), e.g. 115200", "min": 50},
+    )
     start_timeout: float = field(
         default=10.0, metadata={"help": "seconds QEMU may take to open its sockets", "above": 0}
     )
@@ -84,7 +88,7 @@ class Qemu(StreamConsole[QemuOptions], Power[QemuOptions]):
             path = getattr(options, setting)
             if path is not None and not path.is_file():
                 raise DriverError(f"{context}: {setting}: {path} does not exist")
-        super().__init__(options, context, timeout=options.timeout)
+        super().__init__(options, context, timeout=options.timeout, baud=options.baud)
         self.process: subprocess.Popen[bytes] | None = None
         self.qmp: Qmp | None = None
         self.folder: Path | None = None

@@ -17,6 +17,9 @@ class SimConsoleOptions:
     board: str | None = field(default=None, metadata={"help": "simulated board to connect to (default: this board)"})
     uart: Literal[0, 1] = field(default=0, metadata={"help": "0: the firmware's console; 1: the power-management log"})
     timeout: float = field(default=30.0, metadata={"help": "default expect timeout in seconds", "above": 0})
+    baud: int | None = field(
+        default=None, metadata={"help": "carry bytes as a UART at this rate would (8N1), e.g. 115200", "min": 50}
+    )
 
 
 class SimConsole(StreamConsole[SimConsoleOptions]):
@@ -26,7 +29,7 @@ class SimConsole(StreamConsole[SimConsoleOptions]):
     Options = SimConsoleOptions
 
     def __init__(self, options: SimConsoleOptions, context: DriverContext) -> None:
-        super().__init__(options, context, timeout=options.timeout)
+        super().__init__(options, context, timeout=options.timeout, baud=options.baud)
         self.hardware = attach(options.board or context.board)
         self.attach(FdStream(os.dup(self.hardware.uarts[options.uart].master)))
 

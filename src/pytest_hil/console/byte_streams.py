@@ -7,6 +7,7 @@ import errno
 import os
 import select
 import socket
+import time
 
 
 class StreamLost(EOFError):
@@ -94,3 +95,64 @@ class SocketStream(ByteStream):
 
     def close(self) -> None:
         self.sock.close()
+
+
+class UartStream(ByteStream):
+    """`inner` as if behind a UART at `baud` (8N1: baud/10 bytes a second each way), for tests and
+    benchmarks of what a real serial line costs: what the board sends becomes readable no faster than
+    the line carries it (bytes queue up as in the UART's buffer), and a write returns once the line
+    has carried it."""
+
+    def __init__(self, inner: ByteStream, baud: int) -> None:
+        self.inner = inner
+        self.byte_time = 10.0 / baud
+        #: Received chunks not yet delivered: (when their first byte is through the line, bytes).
+        self.queue: list[tuple[float, bytes]] = []
+        self.rx_free = 0.0  # when the receiving line has carried everything queued
+        self.tx_free = 0.0  # when the sending line has carried everything written
+
+    def _receive(self, data: bytes) -> None:
+        start = max(time.monotonic(), self.rx_free)
+        self.queue.append((start, data))
+        self.rx_free = start + len(data) * self.byte_time
+
+    def _ready(self, size: int) -> bytes:
+        """The queued bytes the line has carried by now, up to `size`."""
+        now, out = time.monotonic(), bytearray()
+        while self.queue and len(out) < size:
+            start, data = self.queue[0]
+            carried = min(int((now - start) / self.byte_time), len(data), size - len(out))
+            if carried <= 0:
+                break
+            out += data[:carried]
+            if carried == len(data):
+                self.queue.pop(0)
+            else:
+                self.queue[0] = (start + carried * self.byte_time, data[carried:])
+        return bytes(out)
+
+    def read(self, size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.inner.read(65536, 0)
+            if data:
+                self._receive(data)
+            ready = self._ready(size)
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0:
+                return ready
+            if self.queue:  # the next byte is on the line: sleep until it is through
+                time.sleep(min(max(self.queue[0][0] + self.byte_time - time.monotonic(), 0), remaining))
+            else:
+                data = self.inner.read(65536, remaining)
+                if data:
+                    self._receive(data)
+
+    def write(self, data: bytes) -> None:
+        start = max(time.monotonic(), self.tx_free)
+        self.tx_free = start + len(data) * self.byte_time
+        time.sleep(max(self.tx_free - time.monotonic(), 0))
+        self.inner.write(data)
+
+    def close(self) -> None:
+        self.inner.close()

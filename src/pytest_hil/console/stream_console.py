@@ -13,7 +13,7 @@ from typing import Any
 
 import pexpect
 
-from pytest_hil.console.byte_streams import ByteStream, StreamLost
+from pytest_hil.console.byte_streams import ByteStream, StreamLost, UartStream
 from pytest_hil.console.inbox import Inbox, InboxSpawn
 from pytest_hil.errors import ConsoleClosed, ConsoleTimeout
 from pytest_hil.interfaces import Console, DriverContext, OptionsT, Patterns
@@ -24,8 +24,10 @@ READ_SIZE = 65536
 class StreamConsole(Console[OptionsT]):
     """Console base: subclasses `attach` a stream (at creation, or at power-on for virtual boards)."""
 
-    def __init__(self, options: Any, context: DriverContext, timeout: float = 30.0) -> None:
+    def __init__(self, options: Any, context: DriverContext, timeout: float = 30.0, baud: int | None = None) -> None:
         super().__init__(options, context)
+        #: Streams behave as if behind a UART at this rate (tests and benchmarks of serial lines).
+        self.baud = baud
         self.log = context.logs.console(context.resource)
         self.inbox = Inbox()
         self.stream = InboxSpawn(self.inbox, self.write_bytes, timeout, str(context))
@@ -39,6 +41,8 @@ class StreamConsole(Console[OptionsT]):
 
     def attach(self, stream: ByteStream) -> None:
         """Start reading `stream` (replacing any previous one)."""
+        if self.baud is not None:
+            stream = UartStream(stream, self.baud)
         with self._attached:
             previous, self._current = self._current, stream
             self.inbox.reopen()
