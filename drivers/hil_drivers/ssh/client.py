@@ -170,8 +170,12 @@ class SshConnection(Ssh[OptionsT]):
                     out += channel.recv(65536)
                 elif channel.recv_stderr_ready():
                     err += channel.recv_stderr(65536)
-                elif channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
-                    break
+                elif (
+                    (channel.eof_received or channel.closed)
+                    and not channel.recv_ready()
+                    and not channel.recv_stderr_ready()
+                ):
+                    break  # the end of the output (the exit status may come before the last of it)
                 elif time.monotonic() > deadline:
                     channel.close()
                     raise DriverError(f"{self.context}: {cmd!r} did not finish within {timeout:g} s over SSH")
