@@ -291,7 +291,7 @@ def test_closing_the_shell_leaves_the_terminal_as_it_found_it(make_shell: MakeSh
     assert _echo_flags(shell.console) == "echo"  # a person at `hil console` sees what they type
     assert shell.run("echo again").stdout == "again\n"  # the shell still works, echo off again
     logged = "".join(path.read_text() for path in board.logs.log_dir.rglob("*.log"))  # type: ignore[union-attr]
-    assert "[hil] shell done: the terminal's echo and console log level restored" in logged
+    assert "[hil] shell done: the terminal's echo, console log level and prompt restored" in logged
 
 
 def test_a_session_closes_its_shells_before_it_releases_the_boards(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -312,4 +312,23 @@ def test_a_session_closes_its_shells_before_it_releases_the_boards(pytester: pyt
     logs = tmp_path / "logs"
     pytester.runpytest("--hil-lab=lab.yaml", f"--hil-log-dir={logs}").assert_outcomes(passed=1)
     session_logs = "".join(path.read_text() for path in (logs / "session").glob("*.log"))
-    assert "[hil] shell done: the terminal's echo and console log level restored" in session_logs
+    assert "[hil] shell done: the terminal's echo, console log level and prompt restored" in session_logs
+
+
+def test_a_shell_whose_prompt_does_not_expand_falls_back_to_printf_markers(
+    make_shell: MakeShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a shell that prints `$?` in its prompt literally: commands go between printf markers."""
+    import pytest_hil.console.shell as shell_module
+
+    literal = "PS1=\"$(printf '\\001')\"'\\$_h:\\$?'\"$(printf '\\001')\" PS2="
+    monkeypatch.setattr(shell_module, "FRAMING_PS1", literal)
+    _, shell = make_shell()
+    shell.connect()
+    assert shell.run("echo $((6 * 7))").stdout == "42\n"
+    assert shell.framing == "markers"
+    assert shell.run("false").exit_code == 1
+    assert shell.run("printf '%s' '" + "x" * 3000 + "' | wc -c").stdout.strip() == "3000"
+    with pytest.raises(CommandTimeout):
+        shell.run("sleep 5", timeout=0.3)
+    assert shell.run("echo still here").stdout == "still here\n"

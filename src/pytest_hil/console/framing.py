@@ -11,6 +11,10 @@ _FRAMING = re.compile(
 )
 
 
+#: The shell's prompt while it runs commands: the command's number and exit status (see `shell.py`).
+PROMPTS = re.compile("\x01\\d*:\\d+\x01\r?\n?")
+
+
 def without_framing(text: str, lines: int = 50) -> str:
     """The last `lines` of a console's text as a person wants them: the shell's own lines taken out."""
-    return "\n".join(_FRAMING.sub("", text).split("\n")[-lines:])
+    return "\n".join(PROMPTS.sub("", _FRAMING.sub("", text)).split("\n")[-lines:])

@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
+from pytest_hil.console.framing import PROMPTS
 from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.errors import (
     BootFailed,
@@ -35,11 +36,21 @@ if TYPE_CHECKING:
 
 #: Seconds between nudges (an empty line) while waiting for a login or shell prompt.
 POKE_INTERVAL = 3.0
-#: What `close` types: the terminal settings and console log level saved by the setup line.
+#: What `close` types: the terminal settings, console log level and prompt saved by the setup line.
 RESTORE_LINE = (
     'stty "$HIL_STTY" 2>/dev/null || stty echo 2>/dev/null; '
-    '[ -n "$HIL_LOGLEVEL" ] && dmesg -n "$HIL_LOGLEVEL" 2>/dev/null; unset HIL_STTY HIL_LOGLEVEL HIL_REST'
+    '[ -n "$HIL_LOGLEVEL" ] && dmesg -n "$HIL_LOGLEVEL" 2>/dev/null; '
+    '[ -n "${HIL_PS1+x}" ] && PS1=$HIL_PS1 PS2=$HIL_PS2; unset HIL_STTY HIL_LOGLEVEL HIL_REST HIL_PS1 HIL_PS2 _h'
 )
+#: The prompt the shell sets after logging in: the number of the command that just ran (`_h`, set on
+#: its line) and its exit status, between SOH characters (\x01, which nothing on a terminal or in a
+#: line splitter acts on; made by printf, since line editors take a typed Ctrl-A as "go home"), then
+#: a newline, so that console logs show each command's output from the start of a line. It ends every
+#: command's output: a command costs `_h=N;` out and `\x01N:S\x01` and a newline back instead of the
+#: board's own prompt. PS2 is emptied: a multi-line command prints no continuation prompts.
+FRAMING_PS1 = "PS1=$(printf '\\001%s\\001\\n_' '$_h:$?'); PS1=${PS1%_} PS2="
+#: Commands made of these characters only mean the same typed as they are and run through `eval`.
+_PLAIN = re.compile(r"[A-Za-z0-9 _./=:,+%@-]*")
 #: Escape sequences terminals and shells emit: CSI (colours, cursor, bracketed paste), OSC, others.
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
@@ -109,7 +120,11 @@ class ConsoleShell(Shell):
         self.console = console
         self.spec = spec
         self.power = power
-        self.echo_off = False  # set by the first command after each login
+        #: How commands are framed since the last login: None (not set up yet), "prompt" (the shell's
+        #: prompt carries the command's number and status) or "markers" (printf lines around it, for
+        #: shells whose prompt does not expand $?).
+        self.framing: str | None = None
+        self.count = secrets.randbelow(900) + 100  # numbers differ between shells on one board
         self.prompt = re.compile(spec.prompt)
         self.login_prompt = re.compile(spec.login_prompt)
         self.password_prompt = re.compile(spec.password_prompt)
@@ -152,12 +167,12 @@ class ConsoleShell(Shell):
         prompts = list(self.login_prompt.finditer(stale))
         if prompts and not stale[prompts[-1].end() :].strip():
             self._log_in(deadline)  # sitting at a login prompt: answer it, no nudge needed
-            self.echo_off = False
+            self.framing = None
             return True
         self.console.sendline("")
         poked = True
         patterns: list[Pattern] = [
-            self.prompt, self.login_prompt, self.password_prompt, "Login incorrect", self.boot_failure
+            self.prompt, self.login_prompt, self.password_prompt, "Login incorrect", self.boot_failure, PROMPTS
         ]  # fmt: skip
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -168,13 +183,13 @@ class ConsoleShell(Shell):
                 continue
             if found == 4:
                 self._check_boot(self.console.after)
-            if found == 0:
+            if found in (0, 5):  # the board's prompt, or the one this shell set up
                 return True
             if found == 1:
                 while poked and self._prompted_again():
                     pass  # a nudge was taken for an empty name: answer the newest prompt
                 self._log_in(deadline)
-                self.echo_off = False
+                self.framing = None
                 return True
             if found == 2:  # someone else's half-finished login: finish it with nothing
                 self.console.sendline("")
@@ -241,27 +256,31 @@ class ConsoleShell(Shell):
         timeout = self.spec.command_timeout if timeout is None else timeout
         if self.generation != self.context.logs.power_events:  # switched or reset since: it rebooted
             self.context.logs.note("[hil] the board was switched or reset: reaching its shell again")
-            self.echo_off = False
+            self.framing = None
             self.connect()
+        if self.framing is None:
+            self._set_up()
         tag = f"HIL{secrets.token_hex(4)}"
         try:
             pieces, word = command_lines(cmd, f"{tag}c")
         except ValueError as error:
             raise HilError(f"{self.context}: {cmd[:60]!r}: {error}") from None
-        # Echo off spares every command its echo and line editing's redraws: 10x faster on a busybox
-        # shell under QEMU. Sent as a short line of its own just ahead of the first command after a
-        # login, it costs no round trip, and that command's long line is no longer echoed either.
-        setup = [] if self.echo_off else [self._setup_line()]
-        self.echo_off = True
         started = time.monotonic()
-        run = f"printf '%s%s\\n' {tag} S; eval {word}; printf '%s%s %d\\n' {tag} E $?"
-        for line in [*setup, *pieces]:
+        if self.framing == "prompt":
+            self._send_pieces(pieces, timeout)
+            self.count += 1
+            plain = not pieces and _PLAIN.fullmatch(cmd) is not None
+            lines = [f"_h={self.count};{cmd if plain else 'eval ' + word}"]
+            end = re.compile(f"\x01{self.count}:(\\d+)\x01\r?\n")
+        else:
+            lines = [*pieces, f"printf '%s%s\\n' {tag} S; eval {word}; printf '%s%s %d\\n' {tag} E $?"]
+            end = re.compile(f"{tag}E (\\d+)\r?\n")
+        for line in lines:
             self.console.sendline(line)
-        self.console.sendline(run)
-        end = re.compile(f"{tag}E (\\d+)\r?\n")
         output = ""
         try:
-            self.console.expect(f"{tag}S\r?\n", timeout=timeout)
+            if self.framing == "markers":
+                self.console.expect(f"{tag}S\r?\n", timeout=timeout)
             patterns: list[Pattern] = [end, self.login_prompt]
             while True:
                 remaining = max(timeout - (time.monotonic() - started), 0.001)
@@ -290,27 +309,52 @@ class ConsoleShell(Shell):
         assert match is not None
         return CommandResult(cmd, clean_output(output), int(match.group(1)), duration)
 
-    def _setup_line(self) -> str:
-        """Echo off (and the kernel's console messages down to emergencies, with `quiet_kernel`), the
-        settings before saved in the shell for `close` to restore."""
+    def _send_pieces(self, pieces: list[str], timeout: float) -> None:
+        """A long command's pieces, each waited for: the board's line buffer never overflows (its
+        flow control characters never reach the output), and what they print stays before it."""
+        for piece in pieces:
+            self.count += 1
+            self.console.sendline(f"_h={self.count};{piece}")
+            try:
+                self.console.expect(re.compile(f"\x01{self.count}:\\d+\x01\r?\n"), timeout=timeout)
+            except ConsoleTimeout:
+                self._interrupt()
+                raise CommandTimeout(f"{self.context}: sending a long command's pieces timed out") from None
+
+    def _set_up(self) -> None:
+        """After a login, in one exchange: echo off (it spares every command its echo and line
+        editing's redraws: 10x faster on a busybox shell under QEMU), the kernel's console messages
+        down to emergencies (`quiet_kernel`), and the framing prompt, each setting saved first for
+        `close`. A shell whose prompt does not expand `$?` gets its own prompt back and printf
+        markers around each command instead."""
         line = "HIL_STTY=$(stty -g 2>/dev/null); stty -echo 2>/dev/null"
         if self.spec.quiet_kernel:
             line += "; read HIL_LOGLEVEL HIL_REST < /proc/sys/kernel/printk 2>/dev/null; dmesg -n 1 2>/dev/null"
-        return line
+        self.console.sendline(f"{line}; HIL_PS1=$PS1 HIL_PS2=$PS2; {FRAMING_PS1}")
+        expanded, literal = re.compile("\x01:(\\d+)\x01\r?\n"), re.compile(re.escape("\x01$_h:$?\x01"))
+        try:
+            found = self.console.expect([expanded, literal, self.prompt], timeout=self.spec.command_timeout)
+        except ConsoleTimeout:
+            found = 2
+        if found == 0:
+            self.framing = "prompt"
+            return
+        self.console.sendline("PS1=$HIL_PS1 PS2=$HIL_PS2")
+        self.framing = "markers"
 
     def close(self) -> None:
         """Leave the board's terminal as the shell found it (echo back on, the kernel's console log
-        level as it was), so that a person at `hil console` sees what they type. Nothing is sent when
-        the board rebooted since (it starts afresh) or no command ran."""
-        if self.echo_off and self.generation == self.context.logs.power_events:
+        level and the prompt as they were), so that a person at `hil console` sees what they type.
+        Nothing is sent when the board rebooted since (it starts afresh) or no command ran."""
+        if self.framing is not None and self.generation == self.context.logs.power_events:
             self.console.sendline(RESTORE_LINE)
-            self.context.logs.note("[hil] shell done: the terminal's echo and console log level restored")
-        self.echo_off = False
+            self.context.logs.note("[hil] shell done: the terminal's echo, console log level and prompt restored")
+        self.framing = None
 
     def _log_in_again(self, cmd: str) -> None:
         self.context.logs.note(f"[hil] the shell ended during {cmd!r}: logging in again")
         self._log_in(time.monotonic() + self.spec.boot_timeout)
-        self.echo_off = False
+        self.framing = None
         raise ShellLoggedOut(f"{self.context}: {cmd!r} ended the login shell (a login prompt came); logged in again")
 
     def run_check(self, cmd: str, timeout: float | None = None) -> CommandResult:
@@ -323,13 +367,20 @@ class ConsoleShell(Shell):
         return result
 
     def _interrupt(self) -> None:
-        """Ctrl-C, then wait for a fresh marker so the next command starts clean."""
+        """Ctrl-C, then wait for a fresh marker (a prompt with a new number, or a printf line) so the
+        next command starts clean."""
         for _ in range(3):
             self.console.sendcontrol("c")
-            tag = f"HIL{secrets.token_hex(4)}"
-            self.console.sendline(f"printf '%s%s\\n' {tag} R")
+            if self.framing == "prompt":
+                self.count += 1
+                self.console.sendline(f"_h={self.count}")
+                fresh = f"\x01{self.count}:\\d+\x01\r?\n"
+            else:
+                tag = f"HIL{secrets.token_hex(4)}"
+                self.console.sendline(f"printf '%s%s\\n' {tag} R")
+                fresh = f"{tag}R\r?\n"
             try:
-                self.console.expect(f"{tag}R\r?\n", timeout=5)
+                self.console.expect(fresh, timeout=5)
                 return
             except ConsoleTimeout:
                 continue
