@@ -91,7 +91,7 @@ def test_closing_the_shell_turns_the_guests_echo_back_on(shell: ConsoleShell) ->
     echo = re.compile(r"(?:^|\s)(-?echo)(?:\s|$)")
     shell.run("true")
     assert echo.findall(shell.run("stty -a").stdout) == ["-echo"]
-    before = shell.run("echo $HIL_LOGLEVEL").stdout.strip()  # the level the shell found
+    before = shell.run("echo $_hl").stdout.strip()  # the level the shell found
     assert shell.run("read level rest < /proc/sys/kernel/printk; echo $level").stdout.strip() == "1"
     shell.close()
     shell.console.sendline("stty -a; cat /proc/sys/kernel/printk; echo HIL-FLAGS-DONE")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
-#: The shell's own lines on a console (its setup after a login, command markers and pieces).
+#: The shell's own lines on a console: its setup after a login (with the board's prompt before its
+#: first own prompt, which has no command number yet), the printf markers and pieces of the fallback.
 _FRAMING = re.compile(
-    r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|stty -echo 2>/dev/null|stty \"\$HIL_STTY\").*$\n?", re.MULTILINE
+    r"^.*(?:HIL[0-9a-f]{8}[SERc]\b|printf '%s%s|_hs=\$\(stty -g\)|stty \"\$_hs\"|_hp=\$PS1|\$_h:\$\?"
+    r"|\x01:\d+\x01).*$\n?",
+    re.MULTILINE,
 )
 
 

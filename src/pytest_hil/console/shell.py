@@ -38,17 +38,19 @@ if TYPE_CHECKING:
 POKE_INTERVAL = 3.0
 #: What `close` types: the terminal settings, console log level and prompt saved by the setup line.
 RESTORE_LINE = (
-    'stty "$HIL_STTY" 2>/dev/null || stty echo 2>/dev/null; '
-    '[ -n "$HIL_LOGLEVEL" ] && dmesg -n "$HIL_LOGLEVEL" 2>/dev/null; '
-    '[ -n "${HIL_PS1+x}" ] && PS1=$HIL_PS1 PS2=$HIL_PS2; unset HIL_STTY HIL_LOGLEVEL HIL_REST HIL_PS1 HIL_PS2 _h'
+    'stty "$_hs" 2>/dev/null||stty echo;[ "$_hl" ]&&dmesg -n "$_hl";'
+    '[ "${_hp+x}" ]&&PS1=$_hp PS2=$_hq;unset _hs _hl _hp _hq _h'
 )
+#: The setup's first line, short since it is echoed: save the terminal's settings (unless an earlier
+#: shell on this login did), then echo off, so that the second line is (mostly) not echoed back.
+ECHO_OFF_LINE = '[ "$_hs" ]||_hs=$(stty -g);stty -echo'
 #: The prompt the shell sets after logging in: the number of the command that just ran (`_h`, set on
 #: its line) and its exit status, between SOH characters (\x01, which nothing on a terminal or in a
 #: line splitter acts on; made by printf, since line editors take a typed Ctrl-A as "go home"), then
 #: a newline, so that console logs show each command's output from the start of a line. It ends every
 #: command's output: a command costs `_h=N;` out and `\x01N:S\x01` and a newline back instead of the
 #: board's own prompt. PS2 is emptied: a multi-line command prints no continuation prompts.
-FRAMING_PS1 = "PS1=$(printf '\\001%s\\001\\n_' '$_h:$?'); PS1=${PS1%_} PS2="
+FRAMING_PS1 = "PS1=$(printf '\\001%s\\001\\n_' '$_h:$?');PS1=${PS1%_} PS2="
 #: Commands made of these characters only mean the same typed as they are and run through `eval`.
 _PLAIN = re.compile(r"[A-Za-z0-9 _./=:,+%@-]*")
 #: Escape sequences terminals and shells emit: CSI (colours, cursor, bracketed paste), OSC, others.
@@ -327,10 +329,10 @@ class ConsoleShell(Shell):
         down to emergencies (`quiet_kernel`), and the framing prompt, each setting saved first for
         `close`. A shell whose prompt does not expand `$?` gets its own prompt back and printf
         markers around each command instead."""
-        line = "HIL_STTY=$(stty -g 2>/dev/null); stty -echo 2>/dev/null"
-        if self.spec.quiet_kernel:
-            line += "; read HIL_LOGLEVEL HIL_REST < /proc/sys/kernel/printk 2>/dev/null; dmesg -n 1 2>/dev/null"
-        self.console.sendline(f"{line}; HIL_PS1=$PS1 HIL_PS2=$PS2; {FRAMING_PS1}")
+        # both lines at once: what an earlier shell on this login saved (a run that did not close it) is kept
+        quiet = '[ "$_hl" ]||read _hl _ </proc/sys/kernel/printk;dmesg -n 1;' if self.spec.quiet_kernel else ""
+        self.console.sendline(ECHO_OFF_LINE)
+        self.console.sendline(f'{quiet}[ "${{_hp+x}}" ]||_hp=$PS1 _hq=$PS2;{FRAMING_PS1}')
         expanded, literal = re.compile("\x01:(\\d+)\x01\r?\n"), re.compile(re.escape("\x01$_h:$?\x01"))
         try:
             found = self.console.expect([expanded, literal, self.prompt], timeout=self.spec.command_timeout)
@@ -339,7 +341,7 @@ class ConsoleShell(Shell):
         if found == 0:
             self.framing = "prompt"
             return
-        self.console.sendline("PS1=$HIL_PS1 PS2=$HIL_PS2")
+        self.console.sendline("PS1=$_hp PS2=$_hq")
         self.framing = "markers"
 
     def close(self) -> None:
