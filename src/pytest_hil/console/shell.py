@@ -334,8 +334,8 @@ class ConsoleShell(Shell):
         self.console.sendline(ECHO_OFF_LINE)
         self.console.sendline(f'{quiet}[ "${{_hp+x}}" ]||_hp=$PS1 _hq=$PS2;{FRAMING_PS1}')
         expanded, literal = re.compile("\x01:(\\d+)\x01\r?\n"), re.compile(re.escape("\x01$_h:$?\x01"))
-        try:
-            found = self.console.expect([expanded, literal, self.prompt], timeout=self.spec.command_timeout)
+        try:  # (the board's own prompt comes first, after the first line: it does not count)
+            found = self.console.expect([expanded, literal], timeout=min(self.spec.command_timeout, 10.0))
         except ConsoleTimeout:
             found = 2
         if found == 0:
