@@ -51,24 +51,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = hil_session(config)
     errors = []
+    #: Items of one function with the same markers, fixtures and board share their needs and plan.
+    worked_out: dict[tuple[object, ...], tuple[Needs, Plan | None]] = {}
     for item in items:
         if not session.active:  # markers stay inert: nothing to check them against (named selectors)
             if item.get_closest_marker("hil") is not None or _requests_hil_fixtures(item):
                 item.add_marker(pytest.mark.skip(reason=NO_LAB))
             continue
-        try:
-            needs = _needs(item, getattr(item, "fixturenames", ()), session)
-        except MarkerError as error:
-            errors.append(f"{item.nodeid}: {error}")
-            continue
-        if not needs.is_hil:
+        fixturenames = tuple(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        key = (
+            id(fixture_definitions(item)),
+            tuple(id(mark) for mark in item.iter_markers()),
+            fixturenames,
+            callspec.params.get(EACH_FIXTURE) if callspec is not None else None,
+        )
+        known = worked_out.get(key)
+        if known is None:
+            try:
+                needs = _needs(item, fixturenames, session)
+            except MarkerError as error:
+                errors.append(f"{item.nodeid}: {error}")
+                continue
+            known = worked_out[key] = (needs, _plan(item, needs, session) if needs.is_hil else None)
+        needs, plan = known
+        if plan is None:
             continue
         assert session.lab is not None
         unknown = [name for name in (needs.board,) if name and name not in session.lab.boards]
         if unknown:
             errors.append(f"{item.nodeid}: hil marker names board {unknown[0]!r}, which {session.lab.path} lacks")
             continue
-        plan = _plan(item, needs, session)
         item.stash[plan_key] = plan
         if plan.reason and not session.settings.strict:
             item.add_marker(pytest.mark.skip(reason=plan.reason))
