@@ -339,7 +339,6 @@ class LeaseStore:
         wanted = sorted({board for slot in slots for board in slot})
         marks = ", ".join("?" for _ in wanted)
         # every read asked before any is read: one round trip on PostgreSQL
-        gone = self._ask_expire(cursor, now, wanted, waiters=False)
         columns = "board, holder, since, expires, waited, token"
         lease_rows = self._ask(
             cursor, f"SELECT {columns} FROM hil_leases WHERE board IN ({marks}) OR token = ?", *wanted, token
@@ -349,13 +348,17 @@ class LeaseStore:
             "SELECT id, slots, expires FROM hil_waiters WHERE id < ? ORDER BY id",
             waiter if waiter is not None else 2**62,
         )
-        last_rows = self._ask_last_ended(cursor, wanted)
-        self._expired(cursor, now, gone)
+        # which boards failed last only orders a slot's candidates: a request of single boards skips it
+        ordered = any(len(slot) > 1 for slot in slots)
+        last_rows = self._ask_last_ended(cursor, wanted) if ordered else {}
         leases = lease_rows.fetchall()
+        if any(row[3] < now for row in leases if row[0] in wanted):  # past their expiry: ended now
+            self._expired(cursor, now, self._ask_expire(cursor, now, wanted, waiters=False))
+            leases = [row for row in leases if row[3] >= now]
         mine = [row[0] for row in leases if row[5] == token]
         if mine:  # granted by an attempt whose commit went through as the connection broke
             return Grant(token, tuple(mine), time.monotonic() - started)
-        held = {row[0]: self._info(row) for row in leases}
+        held = {row[0]: self._info(row) for row in leases if row[0] in wanted}
         waiting_rows = waiter_rows.fetchall()
         earlier = [(row[0], row[1]) for row in waiting_rows if row[2] >= now]
         if len(earlier) < len(waiting_rows):  # waiters that stopped renewing give up their places
