@@ -22,6 +22,7 @@ from pathlib import Path
 from pytest_hil.board import Board
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.console.stream_console import StreamConsole
+from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
 
 SIM_LAB = """
@@ -55,7 +56,7 @@ def timed(action: Callable[[], object], runs: int) -> float:
 def login_time(board: Board, console: StreamConsole) -> tuple[float, float]:
     """Seconds from a login prompt on the console (unread) to a shell prompt (`connect()` returns),
     and then for the first command (which also turns echo off)."""
-    board.interface("power").cycle(off_time=0.2)  # type: ignore[attr-defined]
+    board.get(Power).cycle(off_time=0.2)
     deadline = time.monotonic() + 60
     while not console.log.recent_lines(1).rstrip().endswith("login:") and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -110,11 +111,24 @@ def measure(name: str, board: Board, runs: int) -> None:
           f"(target <= 50 ms); then the first command {first_command * 1000:.0f} ms")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
+def bench_options(doc: str, runs: int) -> argparse.Namespace:
+    """--runs and --kernel, as the shell benchmarks take them."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--kernel", type=Path, default=None, help="kernel for the QEMU board")
-    options = parser.parse_args()
+    return parser.parse_args()
+
+
+def qemu_kernel(given: Path | None) -> Path | None:
+    """The kernel for the QEMU board: --kernel, else the one .ci/stand-ins fetched (None: say so)."""
+    kernel = given or next(iter(sorted(Path(".ci/cache/kernel/boot").glob("vmlinuz-*"))), None)
+    if kernel is None:
+        print("\nQEMU board: skipped (no kernel: run .ci/stand-ins or pass --kernel)", file=sys.stderr)
+    return kernel
+
+
+def main() -> None:
+    options = bench_options(__doc__ or "", runs=200)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "sim.yaml").write_text(SIM_LAB)
@@ -123,9 +137,8 @@ def main() -> None:
             measure("sim board", board, options.runs)
         finally:
             board.close()
-        kernel = options.kernel or next(iter(sorted(Path(".ci/cache/kernel/boot").glob("vmlinuz-*"))), None)
+        kernel = qemu_kernel(options.kernel)
         if kernel is None:
-            print("\nQEMU board: skipped (no kernel: run .ci/stand-ins or pass --kernel)", file=sys.stderr)
             return
         from hil_drivers.qemu.initramfs import build_initramfs
 

@@ -15,19 +15,18 @@ Each figure is a ratio against a baseline measured in the same run, over the sam
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from shell_roundtrip import bench_options, login_time, qemu_kernel, timed
+
 import pytest_hil.console.shell as shell_module
 from pytest_hil.board import Board
 from pytest_hil.console.shell import ConsoleShell, console_shell
 from pytest_hil.console.stream_console import StreamConsole
-from pytest_hil.interfaces import Power
 from pytest_hil.lab import load_lab
 
 BAUD = 115200
@@ -52,15 +51,6 @@ boards:
 LITERAL_PS1 = "PS1=\"$(printf '\\001')\"'\\$_h:\\$?'\"$(printf '\\001')\" PS2="
 
 
-def timed(action: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def bare_exchange(console: StreamConsole, prompt: str) -> Callable[[], None]:
     """`true` out, the board's own prompt back (echo off): the floor for one command."""
 
@@ -75,19 +65,8 @@ def measure(name: str, board: Board, runs: int, wire: bool) -> None:
     console = board.resource(board.spec.shell_console() or "console")
     assert isinstance(console, StreamConsole)
     prompt = board.spec.shell.prompt if board.spec.shell else "# "
-    power = board.get(Power)
-    # login: from a login prompt (unread) to a usable shell, set up
-    logins = []
-    for _ in range(3):
-        power.cycle(off_time=0.2)
-        deadline = time.monotonic() + 60
-        while not console.log.recent_lines(1).rstrip().endswith("login:") and time.monotonic() < deadline:
-            time.sleep(0.005)
-        shell = console_shell(board)
-        started = time.perf_counter()
-        shell.connect()
-        shell._set_up()
-        logins.append(time.perf_counter() - started)
+    # login: from a login prompt (unread) to a usable shell: connected, set up, its first command run
+    logins = [sum(login_time(board, console)) for _ in range(3)]
     shell = console_shell(board)
     shell.connect()
     shell.run("true")
@@ -137,18 +116,14 @@ def measure(name: str, board: Board, runs: int, wire: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--kernel", type=Path, default=None, help="kernel for the QEMU board")
-    options = parser.parse_args()
+    options = bench_options(__doc__ or "", runs=100)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "sim.yaml").write_text(SIM_LAB.format(baud=f"baud: {BAUD}"))
         with Board(load_lab(folder / "sim.yaml").boards["sim-w"], folder) as board:
             measure(f"sim board at {BAUD} baud", board, options.runs, wire=True)
-        kernel = options.kernel or next(iter(sorted(Path(".ci/cache/kernel/boot").glob("vmlinuz-*"))), None)
+        kernel = qemu_kernel(options.kernel)
         if kernel is None:
-            print("\nQEMU board: skipped (no kernel: run .ci/stand-ins or pass --kernel)", file=sys.stderr)
             return
         from hil_drivers.qemu.initramfs import build_initramfs
 

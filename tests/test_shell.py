@@ -332,3 +332,19 @@ def test_a_shell_whose_prompt_does_not_expand_falls_back_to_printf_markers(
     with pytest.raises(CommandTimeout):
         shell.run("sleep 5", timeout=0.3)
     assert shell.run("echo still here").stdout == "still here\n"
+
+
+def test_a_second_shell_on_the_same_login_frames_by_prompt_and_restores_the_boards(make_shell: MakeShell) -> None:
+    """As after a run that ended without closing its shell: the next one takes over, and puts back
+    what the board had before the first (not the first one's settings)."""
+    board, first = make_shell()
+    first.connect()
+    first.run("true")  # set up, numbered commands run, never closed
+    second = console_shell(board)
+    second.connect()
+    assert second.run("echo again").stdout == "again\n"
+    assert second.framing == "prompt"
+    second.close()
+    second.console.sendline("")
+    second.console.expect(second.spec.prompt, timeout=5)  # the board's own prompt is back
+    assert _echo_flags(second.console) == "echo"

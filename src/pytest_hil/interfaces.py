@@ -13,14 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
+from pytest_hil.closing import Closing
 from pytest_hil.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from PIL.Image import Image
-    from typing_extensions import Self
 
     from pytest_hil.console.log import BoardLogs
 
@@ -56,7 +55,7 @@ else:
     OptionsT = TypeVar("OptionsT")
 
 
-class Driver(abc.ABC, Generic[OptionsT]):
+class Driver(Closing, abc.ABC, Generic[OptionsT]):
     """Base of every driver; created lazily when a test first uses its resource, closed at session end.
 
     A driver is a context manager, and `close()` runs once however often it is called (a subclass's
@@ -81,14 +80,6 @@ class Driver(abc.ABC, Generic[OptionsT]):
 
     def close(self) -> None:
         """Release what the driver holds; called once, in reverse creation order."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind!r} {self.context}>"

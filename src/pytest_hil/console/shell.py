@@ -332,7 +332,7 @@ class ConsoleShell(Shell):
         # both lines at once: what an earlier shell on this login saved (a run that did not close it) is kept
         quiet = '[ "$_hl" ]||read _hl _ </proc/sys/kernel/printk;dmesg -n 1;' if self.spec.quiet_kernel else ""
         self.console.sendline(ECHO_OFF_LINE)
-        self.console.sendline(f'{quiet}[ "${{_hp+x}}" ]||_hp=$PS1 _hq=$PS2;{FRAMING_PS1}')
+        self.console.sendline(f'{quiet}[ "${{_hp+x}}" ]||_hp=$PS1 _hq=$PS2;_h=;{FRAMING_PS1}')
         expanded, literal = re.compile("\x01:(\\d+)\x01\r?\n"), re.compile(re.escape("\x01$_h:$?\x01"))
         try:  # (the board's own prompt comes first, after the first line: it does not count)
             found = self.console.expect([expanded, literal], timeout=min(self.spec.command_timeout, 10.0))

@@ -20,15 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pytest_hil.closing import Closing
 from pytest_hil.errors import LeaseError, LeaseTimeout
 from pytest_hil.leases.backend import MIGRATIONS, SCHEMA_VERSION, Backend
 from pytest_hil.leases.holder import Holder
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 #: Seconds a store held busy by other processes is waited for before that is an error.
 BUSY_WAIT = 120.0
@@ -76,7 +73,7 @@ class Waiting:
     ahead: int
 
 
-class LeaseStore:
+class LeaseStore(Closing):
     """Leases on one backend; `ttl` is the default lifetime without a renewal."""
 
     def __init__(
@@ -566,14 +563,6 @@ class LeaseStore:
             return {self._name(board): float(total) for board, total in rows}
 
         return dict(self._transaction(work))
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close this thread's connection and the backend's waiting connection; again: nothing more."""
