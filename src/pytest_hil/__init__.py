@@ -6,7 +6,7 @@ plugin in every run, also in runs that use no board).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -30,6 +30,7 @@ from pytest_hil.errors import (
     ShellLoggedOut,
     ShellUnreachable,
 )
+from pytest_hil.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pytest_hil.board import Board
@@ -38,14 +39,7 @@ if TYPE_CHECKING:
 hookimpl = pluggy.HookimplMarker("pytest_hil")
 
 
-def __getattr__(name: str) -> Any:
-    """`Board`, imported at first use."""
-    if name != "Board":
-        raise AttributeError(f"module 'pytest_hil' has no attribute {name!r}")
-    from pytest_hil.board import Board
-
-    globals()["Board"] = Board
-    return Board
+__getattr__ = lazy_names(__name__, {"Board": "pytest_hil.board"})
 
 
 __all__ = [

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_hil.errors import ConsoleClosed, ConsoleTimeout
+from pytest_hil.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pytest_hil.console.stream_console import StreamConsole
@@ -15,10 +16,4 @@ if TYPE_CHECKING:
 __all__ = ["ConsoleClosed", "ConsoleTimeout", "StreamConsole"]
 
 
-def __getattr__(name: str) -> Any:
-    if name != "StreamConsole":
-        raise AttributeError(f"module 'pytest_hil.console' has no attribute {name!r}")
-    from pytest_hil.console.stream_console import StreamConsole
-
-    globals()["StreamConsole"] = StreamConsole
-    return StreamConsole
+__getattr__ = lazy_names(__name__, {"StreamConsole": "pytest_hil.console.stream_console"})

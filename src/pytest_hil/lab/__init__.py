@@ -6,10 +6,11 @@ is what a run without a lab file needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_hil.lab.model import BoardSpec, Lab, LeaseSettings, ResourceSpec, ShellSpec
 from pytest_hil.lab.selector import Selector, parse_selector
+from pytest_hil.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pytest_hil.lab.load import load_lab, parse_lab
@@ -27,11 +28,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in ("load_lab", "parse_lab"):
-        raise AttributeError(f"module 'pytest_hil.lab' has no attribute {name!r}")
-    from pytest_hil.lab import load
-
-    value = getattr(load, name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, {"load_lab": "pytest_hil.lab.load", "parse_lab": "pytest_hil.lab.load"})

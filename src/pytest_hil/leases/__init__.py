@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_hil.errors import LeaseError, LeaseLost, LeaseTimeout
+from pytest_hil.lazy import lazy_names
 from pytest_hil.leases.urls import default_url, state_dir, store_url
 from pytest_hil.secrets import redact_urls, register, url_secrets
 
@@ -27,12 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'pytest_hil.leases' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
