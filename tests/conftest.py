@@ -210,11 +210,14 @@ def _private_lease_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.fixture(autouse=True)
 def _terminal_width(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pytest runs under test see an 80-column terminal wherever the suite runs (its short summary
-    shows a whole message only when it fits, so a wide CI terminal changed what the output held);
+    """pytest runs under test see an 80-column terminal off CI wherever the suite runs: its short
+    summary shows a whole message only when it fits, or always when it believes it runs on CI (CI
+    or BUILD_NUMBER set), so a wide terminal or CI's environment changed what the output held;
     `hil` run from other tests writes into a pipe, unlimited, unless a test sets COLUMNS itself."""
     if "pytester" in request.fixturenames:
         monkeypatch.setenv("COLUMNS", "80")
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.delenv("BUILD_NUMBER", raising=False)
     else:
         monkeypatch.delenv("COLUMNS", raising=False)
 
