@@ -106,7 +106,7 @@ def test_leases_init_creates_the_schema_and_boards_has_json(
     lab: str, store: LeaseStore, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert main(["--lab", lab, "leases", "--init"]) == 0
-    assert capsys.readouterr().out == f"lease store sqlite://{tmp_path}/lab-leases.db: schema version 1\n"
+    assert capsys.readouterr().out == f"lease store sqlite://{tmp_path}/lab-leases.db: schema version 2\n"
     store.acquire([["sim-b"]], BOB)
     assert main(["--lab", lab, "boards", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)

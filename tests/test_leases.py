@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,10 +214,22 @@ def test_twenty_processes_never_hold_a_board_together(url: str, store: LeaseStor
 
 
 def test_the_schema_is_versioned_and_a_newer_one_is_refused(url: str, store: LeaseStore) -> None:
-    assert store.migrate() == 1  # idempotent
+    assert store.migrate() == 2  # idempotent
     store._transaction(lambda cursor, now: store._run(cursor, "UPDATE hil_meta SET value = '99'"))
-    with pytest.raises(LeaseError, match=r"has schema version 99; this pytest-hil knows up to 1: upgrade"):
+    with pytest.raises(LeaseError, match=r"has schema version 99; this pytest-hil knows up to 2: upgrade"):
         open_store(url)
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_its_leases(url: str, store: LeaseStore) -> None:
+    store.acquire([["b1"]], ALICE)
+
+    def back_to_version_1(cursor: Any, now: float) -> None:
+        store._run(cursor, "DROP INDEX hil_history_ended")
+        store._run(cursor, "UPDATE hil_meta SET value = '1'")
+
+    store._transaction(back_to_version_1)
+    with open_store(url) as upgraded:  # creating the index again would fail if the step were skipped or run twice
+        assert upgraded.migrate() == 2 and list(upgraded.holders()) == ["b1"]
 
 
 def test_holder_names_the_ci_job_from_the_environment() -> None:

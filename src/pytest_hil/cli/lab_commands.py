@@ -11,6 +11,7 @@ from typing import Any
 from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store, table
 from pytest_hil.errors import HilError
 from pytest_hil.lab import Lab
+from pytest_hil.lab_status import BoardStatus, board_statuses
 from pytest_hil.secrets import shown
 from pytest_hil.text import printable
 
@@ -43,24 +44,20 @@ def run_boards(args: argparse.Namespace) -> int:
     if lab is None:
         return 1
     try:
-        store = open_lab_store(lab)
-        held = {board: f"{info.holder} since {time.strftime('%H:%M', time.localtime(info.since))}"
-                for board, info in store.holders().items()}  # fmt: skip
-        queues = store.queue_lengths()
-        for name, last in store.last_ended(list(lab.boards)).items():
-            if name not in held and last.outcome == "broken":
-                when = time.strftime("%H:%M", time.localtime(last.ended))
-                held[name] = f"- (broken at {when} for {last.holder.user}: {printable(_short(last.reason or ''))})"
-        store.close()
+        with open_lab_store(lab) as store:
+            statuses = {status.name: status for status in board_statuses(lab, store)}
     except HilError as error:
         print(f"hil: leases unknown: {error}", file=sys.stderr)
-        held, queues = {}, {}
+        statuses = {}
+    held = {name: _held_by(status) for name, status in statuses.items() if status.state != "free"}
+    queues = {name: len(status.waiting) for name, status in statuses.items()}
     if args.json:
         listing = {
             name: {
                 "labels": {key: shown(value) for key, value in spec.labels.items()},
                 "resources": {resource.name: resource.kind for resource in spec.resources.values()},
                 "host": spec.host,
+                **(statuses[name].to_json() if name in statuses else {}),
                 "held_by": held.get(name),
                 "queue": queues.get(name, 0),
             }
@@ -70,6 +67,15 @@ def run_boards(args: argparse.Namespace) -> int:
         return 0
     print(format_boards(lab, verbose=args.verbose, held=held, queues=queues))
     return 0
+
+
+def _held_by(status: BoardStatus) -> str:
+    """Who holds the board and since when, or why it is broken (its last holder's reason)."""
+    if status.lease is not None:
+        return f"{status.lease.holder} since {time.strftime('%H:%M', time.localtime(status.lease.since))}"
+    assert status.last is not None  # broken: its last lease ended so
+    when = time.strftime("%H:%M", time.localtime(status.last.ended))
+    return f"- (broken at {when} for {status.last.holder.user}: {printable(_short(status.broken_reason or ''))})"
 
 
 def _short(text: str, width: int = 70) -> str:

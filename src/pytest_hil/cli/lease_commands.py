@@ -16,6 +16,7 @@ from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store, stor
 from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
 from pytest_hil.errors import HilError, LeaseTimeout, SelectorError
 from pytest_hil.lab import Lab, parse_selector
+from pytest_hil.lab_status import entry_json
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, Waiting, open_store
 from pytest_hil.text import printable
 
@@ -193,7 +194,7 @@ def _run_leases(args: argparse.Namespace, lab: Lab | None, store: LeaseStore) ->
     if args.history:
         entries = store.history(limit=args.limit, offset=max(args.page - 1, 0) * args.limit)
         if args.json:
-            print(json.dumps([{**entry.__dict__, "holder": str(entry.holder)} for entry in entries], indent=1))
+            print(json.dumps([entry_json(entry) for entry in entries], indent=1))
             return 0
         rows = [("BOARD", "HOLDER", "START", "END", "OUTCOME", "REASON")]
         rows += [

@@ -9,7 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from pytest_hil.cli import board_commands, completion, drivers_command, flash_command, lab_commands, lease_commands
+from pytest_hil.cli import (
+    board_commands,
+    completion,
+    drivers_command,
+    flash_command,
+    lab_commands,
+    lease_commands,
+    web_command,
+)
 from pytest_hil.errors import HilError
 from pytest_hil.secrets import mask
 
@@ -24,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     board_commands.add_parsers(verbs)
     flash_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
+    web_command.add_parser(verbs)
     completion.add_parsers(verbs)
     for command in verbs.choices.values():  # `hil leases --lab X` as well as `hil --lab X leases`
         command.add_argument("--lab", "--hil-lab", dest="lab", metavar="LAB", default=argparse.SUPPRESS, help=lab_help)

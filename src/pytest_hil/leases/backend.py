@@ -19,6 +19,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         " started DOUBLE PRECISION NOT NULL, ended DOUBLE PRECISION NOT NULL, outcome TEXT NOT NULL, reason TEXT)",
         "CREATE INDEX hil_history_board ON hil_history (board, ended)",
     ),
+    # the whole history newest first, a page at a time (`hil leases --history`, `hil web`)
+    2: ("CREATE INDEX hil_history_ended ON hil_history (ended)",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

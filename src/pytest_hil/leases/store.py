@@ -514,32 +514,57 @@ class LeaseStore(Closing):
         )
         return str(row[0]) if row else None
 
-    def queue_lengths(self) -> dict[str, int]:
-        """Board -> how many live requests wait for it."""
+    def waiters(self) -> dict[str, list[Holder]]:
+        """Board -> the holders of the live requests waiting for it, first in line first."""
 
-        def work(cursor: Any, now: float) -> dict[str, int]:
-            counts: dict[str, int] = {}
-            for (text,) in self._run(cursor, "SELECT slots FROM hil_waiters WHERE expires >= ?", now):
-                for key in {key for slot in json.loads(text) for key in slot}:
+        def work(cursor: Any, now: float) -> dict[str, list[Holder]]:
+            found: dict[str, list[Holder]] = {}
+            rows = self._run(cursor, "SELECT slots, holder FROM hil_waiters WHERE expires >= ? ORDER BY id", now)
+            for text, holder in rows:
+                for key in dict.fromkeys(key for slot in json.loads(text) for key in slot):
                     if self.all_labs or (key.startswith(self.prefix) and (self.prefix or "/" not in key)):
-                        counts[self._name(key)] = counts.get(self._name(key), 0) + 1
-            return counts
+                        found.setdefault(self._name(key), []).append(Holder.from_json(holder))
+            return found
 
         return dict(self._transaction(work))
 
-    def history(self, limit: int = 100, board: str | None = None, offset: int = 0) -> list[HistoryEntry]:
-        """Ended leases, newest first (`offset` skips that many: pages of `limit`)."""
+    def queue_lengths(self) -> dict[str, int]:
+        """Board -> how many live requests wait for it."""
+        return {board: len(holders) for board, holders in self.waiters().items()}
+
+    def history(
+        self,
+        limit: int = 100,
+        board: str | None = None,
+        offset: int = 0,
+        holder: str | None = None,
+        outcome: str | None = None,
+    ) -> list[HistoryEntry]:
+        """Ended leases, newest first (`offset` skips that many: pages of `limit`); only those of
+        `board`, of `holder` (a user, or user@host) and ended with `outcome`, when given."""
 
         def work(cursor: Any, now: float) -> list[HistoryEntry]:
-            where: str
-            parameters: tuple[str, ...]
+            where: list[str] = []
+            parameters: list[Any] = []
             if board:
-                where, parameters = "board = ?", (self._key(board),)
+                where.append("board = ?")
+                parameters.append(self._key(board))
             else:
-                where, parameters = self._mine()
+                mine, mine_parameters = self._mine()
+                where.append(mine)
+                parameters.extend(mine_parameters)
+            if holder:
+                user, _, host = holder.partition("@")
+                for field, value in (("user", user), ("host", host)):
+                    if value:  # the holder column is JSON with sorted keys: match one field exactly
+                        where.append("holder LIKE ? ESCAPE '\\'")
+                        parameters.append(f"%{_like_literal(json.dumps({field: value})[1:-1])}%")
+            if outcome:
+                where.append("outcome = ?")
+                parameters.append(outcome)
             rows = self._run(
                 cursor,
-                f"SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE {where}"
+                f"SELECT board, holder, started, ended, outcome, reason FROM hil_history WHERE {' AND '.join(where)}"
                 " ORDER BY ended DESC, id DESC LIMIT ? OFFSET ?",
                 *parameters,
                 limit,
@@ -548,6 +573,43 @@ class LeaseStore(Closing):
             return list(map(self._entry, rows))
 
         return list(self._transaction(work))
+
+    def leased_spans(self, board: str, since: float) -> list[tuple[float, float]]:
+        """(start, end) of the board's leases that ended after `since` (epoch), and of its live lease
+        (ending now): what utilization is computed from."""
+
+        def work(cursor: Any, now: float) -> list[tuple[float, float]]:
+            key = self._key(board)
+            statement = "SELECT started, ended FROM hil_history WHERE board = ? AND ended > ?"
+            ended = self._ask(cursor, statement, key, since)
+            live = self._ask(cursor, "SELECT since FROM hil_leases WHERE board = ? AND expires >= ?", key, now)
+            spans = [(float(started), float(end)) for started, end in ended.fetchall()]
+            spans += [(float(started), now) for (started,) in live.fetchall()]
+            return spans
+
+        return list(self._transaction(work))
+
+    def failure_count(self, board: str) -> int:
+        """How many of the board's leases ended broken or expired."""
+        marks = ", ".join("?" for _ in FAILED_OUTCOMES)
+        statement = f"SELECT COUNT(*) FROM hil_history WHERE board = ? AND outcome IN ({marks})"
+        row = self._transaction(
+            lambda cursor, now: self._run(cursor, statement, self._key(board), *FAILED_OUTCOMES).fetchone()
+        )
+        return int(row[0])
+
+    def import_history(self, entries: Sequence[HistoryEntry]) -> None:
+        """Add ended leases to the history as they are (moving a lab's history to another store,
+        seeding a benchmark); one transaction."""
+
+        def work(cursor: Any, now: float) -> None:
+            for entry in entries:
+                self._history(
+                    cursor, self._key(entry.board), entry.holder.to_json(), entry.started, entry.ended,
+                    entry.outcome, entry.reason,
+                )  # fmt: skip
+
+        self._transaction(work)
 
     def busy_seconds(self, since: float) -> dict[str, float]:
         """Board -> seconds it was leased since `since` (epoch), by ended leases: one aggregate query."""
@@ -591,6 +653,11 @@ def _assign(slots: Sequence[Sequence[str]], free: Sequence[str], failed: set[str
         return None
 
     return search(0, [])
+
+
+def _like_literal(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _describe(slots: Sequence[Sequence[str]]) -> str:
