@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pytest_hil.errors import LeaseTimeout
-from pytest_hil.leases import Holder, open_store
+from pytest_hil.leases import HistoryEntry, Holder, open_store
 
 HOLDER = Holder("bench", "bench", 1)
 
@@ -138,24 +138,14 @@ def cycle_cost(url: str, cycles: int = 300) -> float:
 
 def fill_history(url: str, rows: int, boards: int = 20) -> None:
     """`rows` ended leases spread over `boards` boards (board `b` among them), in one transaction."""
-    store = open_store(url)
-    holder = HOLDER.to_json()
     now = time.time()
-    values = [
-        ("b" if index % boards == 0 else f"h{index % boards}", holder, now - 1e5 + index, now - 1e5 + index + 0.5,
-         "released" if index % 7 else "broken", None)
+    entries = [
+        HistoryEntry("b" if index % boards == 0 else f"h{index % boards}", HOLDER, now - 1e5 + index,
+                     now - 1e5 + index + 0.5, "released" if index % 7 else "broken", None)
         for index in range(rows)
     ]  # fmt: skip
-    mark = "?" if url.startswith("sqlite") else "%s"
-
-    def work(cursor: object, now: float) -> None:
-        statement = (
-            f"INSERT INTO hil_history (board, holder, started, ended, outcome, reason) VALUES ({', '.join([mark] * 6)})"
-        )
-        cursor.executemany(statement, values)  # type: ignore[attr-defined]
-
-    store._transaction(work)
-    store.close()
+    with open_store(url) as store:
+        store.import_history(entries)
 
 
 def history_ratios(url: str, cycles: int) -> tuple[float, float, float, float]:

@@ -312,3 +312,71 @@ def test_hil_web_says_what_is_wrong_in_one_line(
     token_file.chmod(0o600)
     assert main(["web", str(lab.path), "--token-file", str(token_file)]) == 1
     assert "the token must be one line of at least 16 characters" in capsys.readouterr().err
+
+
+def test_open_pages_are_woken_by_the_stores_signal_for_grants_queues_and_releases(
+    lab: Lab, store: LeaseStore, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the half-second look turned into a 60 s one, every change still arrives at once: it is
+    PostgreSQL's NOTIFY (or SQLite's data_version) that wakes the pages, for a grant too."""
+    import asyncio
+    import threading
+
+    from pytest_hil.web import live
+
+    monkeypatch.setattr(live, "LOOK_EVERY", 60.0)
+    other = open_store(url, lab=lab.name)
+
+    async def watch() -> list[str]:
+        revisions = live.Revisions(open_store(url, lab=lab.name))
+        revisions.start()
+        await asyncio.sleep(0.3)  # watching
+        seen = []
+        waiter = threading.Thread(target=lambda: open_store(url, lab=lab.name).acquire([["sim-a"]], BOB, timeout=10))
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("granted", lambda: other.acquire([["sim-a"]], ALICE)),
+            ("queued", waiter.start),
+            ("forced, and the waiter served", lambda: other.force_release("sim-a", "demo", BOB)),
+        ]
+        for name, step in steps:
+            before = revisions.revision
+            await asyncio.to_thread(step)
+            if await revisions.next(before, 10.0) > before:
+                seen.append(name)
+        waiter.join()
+        revisions.stop()
+        return seen
+
+    assert asyncio.run(watch()) == ["granted", "queued", "forced, and the waiter served"]
+    other.close()
+
+
+def test_hil_web_stops_at_once_and_quietly_with_a_page_open(lab: Lab, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import requests
+
+    env = {**__import__("os").environ, "HIL_LEASE_URL": f"sqlite://{tmp_path}/leases.db"}
+    command = [sys.executable, "-m", "pytest_hil.cli.main", "web", str(lab.path), "--listen", "127.0.0.1:0"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stdout is not None and server.stderr is not None
+    address = server.stdout.readline().split(" at ")[1].split()[0]
+    opened = threading.Event()
+
+    def follow() -> None:
+        with requests.get(address + "events", stream=True, timeout=30) as stream:
+            opened.set()
+            for _ in stream.iter_lines():
+                pass
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    assert opened.wait(10)
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=10) == 130  # as for Ctrl-C
+    follower.join(timeout=10)
+    assert not follower.is_alive()  # the stream was ended, not cut
+    assert server.stderr.read() == ""

@@ -88,6 +88,13 @@ def run_web(args: argparse.Namespace) -> int:
     print(
         f"hil web: lab {lab.name or lab.path.name} at http://{shown_host}:{actual}/ ({mode}); Ctrl-C stops", flush=True
     )
-    uvicorn.Server(config).run(sockets=[listener])
+    revisions = app.state.revisions
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            revisions.close_streams()  # open pages' event streams end now, not after a timeout
+            super().handle_exit(sig, frame)
+
+    Server(config).run(sockets=[listener])
     store.close()
     return 0

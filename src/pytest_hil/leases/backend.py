@@ -70,7 +70,15 @@ class Backend(abc.ABC):
         """Seconds since the epoch, by the clock all holders share."""
 
     def changed(self, cursor: Any) -> None:  # noqa: B027 - SQLite needs nothing: waiters see its data_version
-        """Tell waiters something changed (called inside the transaction that changed it)."""
+        """Tell waiters something changed that may free a board (called inside the transaction that
+        changed it)."""
+
+    def news(self, cursor: Any) -> None:  # noqa: B027 - as `changed`
+        """Tell those who follow every change (`follow_all`) of one that frees no board: a grant, a
+        request joining or leaving the queue. Waiters are not woken by it."""
+
+    def follow_all(self) -> None:  # noqa: B027 - SQLite's data_version counts every commit anyway
+        """From now on `wait` in this thread wakes on `news` too (a dashboard), not only on `changed`."""
 
     @abc.abstractmethod
     def mark(self) -> Any:
@@ -83,6 +91,12 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
         """Run one statement written with `?` placeholders."""
+
+    def execute_many(self, cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run one statement (`?` placeholders) once per row of parameters, as few round trips as the
+        database allows."""
+        for row in rows:
+            self.execute(cursor, statement, row)
 
     @abc.abstractmethod
     def describe(self) -> str:

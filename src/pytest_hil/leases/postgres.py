@@ -22,6 +22,8 @@ from pytest_hil.secrets import redact_urls
 #: Key of the advisory lock that serializes lease changes ("hil" in ASCII).
 LOCK_KEY = 0x68696C
 CHANNEL = "hil_leases"
+#: Changes that free no board (grants, queue changes): heard by dashboards, never by waiters.
+NEWS_CHANNEL = "hil_lease_news"
 #: First key of the per-board advisory locks (the second: a hash of the board's stored name).
 BOARD_LOCKS = 0x6862
 
@@ -81,11 +83,19 @@ class PostgresBackend(Backend):
     def changed(self, cursor: Any) -> None:
         cursor.execute(f"NOTIFY {CHANNEL}")
 
+    def news(self, cursor: Any) -> None:
+        cursor.execute(f"NOTIFY {NEWS_CHANNEL}")
+
+    def follow_all(self) -> None:
+        self.local.channels = (CHANNEL, NEWS_CHANNEL)
+        self._drop_listener()  # the next listener listens to both
+
     def _listener(self) -> Any:
         listener = getattr(self.local, "listener", None)
         if listener is None:
             listener = self.local.listener = self.psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-            listener.execute(f"LISTEN {CHANNEL}")
+            for channel in getattr(self.local, "channels", (CHANNEL,)):
+                listener.execute(f"LISTEN {channel}")
         return listener
 
     def permission_hint(self, error: BaseException) -> str:
@@ -117,6 +127,9 @@ class PostgresBackend(Backend):
 
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
         return cursor.execute(statement.replace("?", "%s"), parameters)
+
+    def execute_many(self, cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        cursor.executemany(statement.replace("?", "%s"), rows)
 
     def describe(self) -> str:
         return redact_urls(self.url)

@@ -77,6 +77,9 @@ class SqliteBackend(Backend):
     def execute(self, cursor: Any, statement: str, parameters: tuple[Any, ...] = ()) -> Any:
         return cursor.execute(statement, parameters)
 
+    def execute_many(self, cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        cursor.executemany(statement, rows)
+
     def describe(self) -> str:
         return f"sqlite://{self.path}"
 

@@ -290,10 +290,12 @@ class LeaseStore(Closing):
                 due = time.monotonic() - looked >= keep_alive
                 look = not changed or due or waiter is None or self._may_grant(waiter, slots)
         finally:
-            if waiter is not None:
-                self._transaction(
-                    lambda cursor, now: self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter), boards=wanted
-                )
+            if waiter is not None:  # gave up (a timeout, an interrupt): out of the queue
+                self._transaction(partial(self._leave_queue, waiter=waiter), boards=wanted)
+
+    def _leave_queue(self, cursor: Any, now: float, waiter: int) -> None:
+        self._run(cursor, "DELETE FROM hil_waiters WHERE id = ?", waiter)
+        self.backend.news(cursor)
 
     def _waiter_life(self) -> float:
         """How long a waiter's row lives without renewal: a dead waiter gives up its place after this."""
@@ -374,6 +376,7 @@ class LeaseStore(Closing):
                     "INSERT INTO hil_leases (board, token, holder, since, expires, waited) VALUES (?, ?, ?, ?, ?, ?)",
                     board, token, holder.to_json(), now, now + ttl, waited,
                 )  # fmt: skip
+            self.backend.news(cursor)
             return Grant(token, tuple(choice), waited)
         expires = now + self._waiter_life()  # the store's TTL, not the requested lease's length
         if waiter is None:
@@ -383,6 +386,7 @@ class LeaseStore(Closing):
                 token, json.dumps([list(slot) for slot in slots]), holder.to_json(), now, expires,
             )  # fmt: skip
             waiter = int(self._run(cursor, "SELECT id FROM hil_waiters WHERE token = ?", token).fetchone()[0])
+            self.backend.news(cursor)
         else:
             self._run(cursor, "UPDATE hil_waiters SET expires = ? WHERE id = ?", expires, waiter)
         wanted_set = set(wanted)
@@ -602,14 +606,9 @@ class LeaseStore(Closing):
         """Add ended leases to the history as they are (moving a lab's history to another store,
         seeding a benchmark); one transaction."""
 
-        def work(cursor: Any, now: float) -> None:
-            for entry in entries:
-                self._history(
-                    cursor, self._key(entry.board), entry.holder.to_json(), entry.started, entry.ended,
-                    entry.outcome, entry.reason,
-                )  # fmt: skip
-
-        self._transaction(work)
+        rows = [(self._key(e.board), e.holder.to_json(), e.started, e.ended, e.outcome, e.reason) for e in entries]
+        statement = "INSERT INTO hil_history (board, holder, started, ended, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)"
+        self._transaction(lambda cursor, now: self.backend.execute_many(cursor, statement, rows))
 
     def busy_seconds(self, since: float) -> dict[str, float]:
         """Board -> seconds it was leased since `since` (epoch), by ended leases: one aggregate query."""

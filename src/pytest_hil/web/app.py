@@ -253,6 +253,8 @@ class Dashboard:
             yield "retry: 1000\n\n"  # a dropped stream is opened again after a second
             while True:
                 latest = await self.revisions.next(revision, KEEP_ALIVE)
+                if self.revisions.closing:
+                    return
                 if latest != revision:
                     revision = latest
                     yield f"data: {revision}\n\n"
@@ -364,7 +366,9 @@ def create_app(lab: Lab, store: LeaseStore, access: Access, allowed_hosts: list[
     middleware = [Middleware(_SecurityHeaders)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.revisions = dashboard.revisions  # the server ends the event streams when it stops
+    return app
 
 
 async def _answer(dashboard: Dashboard, request: Request, handle: Callable[[], Awaitable[Response]]) -> Response:

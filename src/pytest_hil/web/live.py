@@ -22,6 +22,8 @@ class Revisions:
     def __init__(self, store: LeaseStore) -> None:
         self.store = store
         self.revision = 0
+        #: Set when the server stops: event streams end instead of keeping it waiting.
+        self.closing = False
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
@@ -33,10 +35,16 @@ class Revisions:
         self._thread = threading.Thread(target=self._watch, name="hil-web-watch", daemon=True)
         self._thread.start()
 
+    def close_streams(self) -> None:
+        """End every event stream (the server is stopping; browsers reconnect to the next one)."""
+        self.closing = True
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._bump)
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=2 * LOOK_EVERY + 1)
+            self._thread.join(timeout=1.0)  # it may be in a wait: it ends after it (a daemon thread)
 
     async def next(self, after: int, timeout: float) -> int:
         """The revision once it is past `after`, or the current one after `timeout` seconds."""
@@ -54,18 +62,19 @@ class Revisions:
     def _watch(self) -> None:
         seen: Any = None
         backend = self.store.backend
+        backend.follow_all()  # grants and queue changes too, not only what frees a board
         unreachable: tuple[type[BaseException], ...] = (LeaseError, *backend.connection_errors)
         while not self._stop.is_set():
             try:
                 mark = backend.mark()
                 now = _snapshot(self.store)
-            except unreachable:
-                mark, now = None, "unreachable"  # pages say so when they reload; a later look finds it back
+            except unreachable:  # pages say so when they reload; a later look finds it back
+                now = "unreachable"
             if now != seen:
                 if seen is not None and self._loop is not None:
                     self._loop.call_soon_threadsafe(self._bump)
                 seen = now
-            if mark is None:
+            if now == "unreachable":
                 self._stop.wait(LOOK_EVERY)
             else:
                 backend.wait(mark, LOOK_EVERY)
