@@ -380,3 +380,14 @@ def test_hil_web_stops_at_once_and_quietly_with_a_page_open(lab: Lab, tmp_path: 
     follower.join(timeout=10)
     assert not follower.is_alive()  # the stream was ended, not cut
     assert server.stderr.read() == ""
+
+
+def test_a_bad_time_zone_cookie_means_utc(lab: Lab, store: LeaseStore) -> None:
+    store.acquire([["sim-a"]], ALICE)
+    since = store.holders()["sim-a"].since
+    utc = time.strftime("%Y-%m-%d %H:%M", time.gmtime(since))
+    with client(lab, store) as web:
+        for value in ("..%2F..%2Fetc%2Fpasswd", "Not%2FA_Zone", "%00", ""):
+            web.cookies.set("hil_tz", value)
+            response = web.get("/")
+            assert response.status_code == 200 and f">{utc}</time>" in response.text

@@ -123,6 +123,41 @@ def test_a_lease_taken_by_another_process_appears_without_a_reload(
     assert page.evaluate("window.notReloaded") is True
 
 
+def test_a_lease_that_expires_leaves_the_page_without_a_reload(browser: Any, serve: Callable[..., Dashboard]) -> None:
+    dashboard = serve()
+    page = browser.new_page()
+    page.goto(dashboard.url)
+    page.wait_for_selector("#live-status.live", timeout=PATIENCE_MS)
+    page.evaluate("window.notReloaded = true")
+    dashboard.hil("lease", "sim-a", "--for", "2s")  # nobody releases it: it runs out
+    page.wait_for_selector(held("sim-a"), timeout=PATIENCE_MS)
+    page.wait_for_selector(free("sim-a"), timeout=2000 + PATIENCE_MS)
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_times_are_shown_in_the_viewers_time_zone(browser: Any, serve: Callable[..., Dashboard]) -> None:
+    dashboard = serve()
+    dashboard.hil("lease", "sim-a", "--for", "5m")
+    with open_store(dashboard.env["HIL_LEASE_URL"], lab="example-sim-lab") as store:
+        since = store.holders()["sim-a"].since
+    expected = {}
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        expected[zone] = datetime.fromtimestamp(since, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        context = browser.new_context(timezone_id=zone)
+        page = context.new_page()
+        page.goto(dashboard.url)
+        assert page.inner_text('tr[data-board="sim-a"] time') == expected[zone]  # rewritten by the page
+        page.reload()  # the server has the zone from the page's cookie now
+        assert page.inner_text('tr[data-board="sim-a"] time') == expected[zone]
+        fragment = page.evaluate("""async () => (await fetch("/", {headers: {"X-HIL-Fragment": "1"}})).text()""")
+        assert f">{expected[zone]}</time>" in fragment  # as drawn by the server, before any script runs
+        context.close()
+    assert expected["Asia/Tokyo"] != expected["America/New_York"]
+
+
 def test_an_operator_with_the_token_force_releases_a_board_through_the_page(
     browser: Any, serve: Callable[..., Dashboard]
 ) -> None:

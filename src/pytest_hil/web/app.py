@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.applications import Starlette
@@ -429,7 +429,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _zone(request: Request) -> tzinfo:
     """The viewer's time zone, as the page's script told it in a cookie (UTC until it has)."""
-    name = request.cookies.get("hil_tz", "")
+    name = unquote(request.cookies.get("hil_tz", ""))  # the script writes it URL-encoded (Asia%2FTokyo)
     try:
         return ZoneInfo(name) if name else timezone.utc
     except (ZoneInfoNotFoundError, ValueError, OSError):
