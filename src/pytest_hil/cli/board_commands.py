@@ -82,7 +82,7 @@ def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress
 
 
 #: What a user of `hil` needs to know about simulated and QEMU boards.
-_VIRTUAL = (
+VIRTUAL = (
     "hil: note: {board} is a virtual board ({kind}): it runs inside the hil command that uses it and is off "
     "again once that command ends, so separate hil commands do not share it; use hil run or hil console "
     "(each powers it on for its own length) or pytest"
@@ -135,7 +135,7 @@ def run_power(args: argparse.Namespace) -> int:
             return 1
         print(f"{board.name}: {'on' if state else 'off' if state is False else 'unknown'}")
         if power.process_bound:
-            print(_VIRTUAL.format(board=board.name, kind=power.kind), file=sys.stderr)
+            print(VIRTUAL.format(board=board.name, kind=power.kind), file=sys.stderr)
         return 0
 
 
@@ -154,7 +154,7 @@ def run_console(args: argparse.Namespace) -> int:
         found = board.spec.resource_for("power")
         power = board.resource(found.name) if isinstance(found, ResourceSpec) else None
         if isinstance(power, Power) and power.process_bound:  # a virtual board is off outside its command
-            print(_VIRTUAL.format(board=board.name, kind=power.kind) + "\r", file=sys.stderr)
+            print(VIRTUAL.format(board=board.name, kind=power.kind) + "\r", file=sys.stderr)
             power.on()
         print(f"hil: console {board.name}.{name}; Ctrl-] then q leaves\r", file=sys.stderr)
         return interact(console)

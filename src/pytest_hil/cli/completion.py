@@ -70,13 +70,13 @@ def candidates(parser: argparse.ArgumentParser, words: list[str], index: int) ->
     if current.startswith("-"):
         return options
     lab = _lab_of(before)
-    if verb in ("console", "run", "power", "flash", "lease", "release") and not positional:
+    if verb in ("console", "run", "power", "flash", "snapshot", "lease", "release") and not positional:
         return [*_boards(lab), *options]
     if verb == "console" and len(positional) == 1:
         return _consoles(lab, positional[0])
     if verb == "power" and len(positional) == 1:
         return ["on", "off", "cycle", "status"]
-    if verb in ("flash", "check", "boards", "leases") and len(positional) <= 1:
+    if verb in ("flash", "snapshot", "check", "boards", "leases", "web") and len(positional) <= 1:
         return [FILES]
     return options
 

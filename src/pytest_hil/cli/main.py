@@ -16,6 +16,7 @@ from pytest_hil.cli import (
     flash_command,
     lab_commands,
     lease_commands,
+    snapshot_command,
     web_command,
 )
 from pytest_hil.errors import HilError
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     drivers_command.add_parser(verbs)
     board_commands.add_parsers(verbs)
     flash_command.add_parser(verbs)
+    snapshot_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
     web_command.add_parser(verbs)
     completion.add_parsers(verbs)
