@@ -306,6 +306,38 @@ class Ssh(Driver[OptionsT]):
     def get(self, remote: str, local: str | Path) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScriptResult:
+    """What a lab-host script gave back."""
+
+    name: str
+    stdout: str
+    stderr: str
+    exit_code: int
+    duration: float
+
+
+class Scripts(Driver[OptionsT]):
+    """Named scripts on the machine the board hangs on (`scripts.call("reset_usb")` or
+    `scripts.reset_usb()`): arguments reach a script as $1..$n, keyword arguments as environment
+    variables, never spliced into its text."""
+
+    @abc.abstractmethod
+    def names(self) -> list[str]:
+        """The scripts this resource offers."""
+
+    @abc.abstractmethod
+    def call(self, name: str, *args: object, **env: object) -> ScriptResult: ...
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or "options" not in self.__dict__:
+            raise AttributeError(name)  # not made yet (copying, unpickling): no script lookup
+        if name not in self.names():
+            known = ", ".join(self.names()) or "none"
+            raise AttributeError(f"{self!r} has no script {name!r} (it has: {known})")
+        return functools.partial(self.call, name)
+
+
 INTERFACES: dict[str, type[Driver]] = {
     "power": Power,
     "console": Console,
@@ -316,6 +348,7 @@ INTERFACES: dict[str, type[Driver]] = {
     "video": Video,
     "usb": Usb,
     "ssh": Ssh,
+    "scripts": Scripts,
 }
 
 

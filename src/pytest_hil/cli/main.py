@@ -16,6 +16,7 @@ from pytest_hil.cli import (
     flash_command,
     lab_commands,
     lease_commands,
+    script_command,
     snapshot_command,
     web_command,
 )
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     board_commands.add_parsers(verbs)
     flash_command.add_parser(verbs)
     snapshot_command.add_parser(verbs)
+    script_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
     web_command.add_parser(verbs)
     completion.add_parsers(verbs)

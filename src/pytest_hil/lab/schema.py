@@ -134,7 +134,12 @@ def _marked_secret(item: dataclasses.Field[Any], value: Any) -> Any:
 
 
 def _shell_text(value: Any) -> Any:
-    """A shell command as written: its `${VAR}` references are the shell's to expand, as data."""
+    """A shell command as written (each one, in a list or mapping of them): its `${VAR}` references
+    are the shell's to expand, as data."""
+    if isinstance(value, dict):
+        return {key: _shell_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shell_text(item) for item in value]
     template = getattr(value, "template", None)
     if template is None:
         return value
