@@ -24,6 +24,10 @@ class FakeSwitch:
         self.liar = False  # switching does not change the state
         self.answer: tuple[int, str] | None = None  # answer every request with this status and body
         self.lock = threading.Lock()
+        # an EnerGenie strip: four sockets, one web session at a time
+        self.password = "strip-secret"
+        self.sockets = [False] * 4
+        self.logged_in = False
 
     def handle(self, method: str, path: str, body: str) -> tuple[int, str]:
         with self.lock:
@@ -75,6 +79,31 @@ class FakeSwitch:
         if method == "GET" and path == "/api/relay/3":
             return 200, json.dumps({"relay": 3, "state": "on" if self.on else "off"})
         return 404, "no such relay"
+
+    def _energenie(self, method: str, path: str, query: dict[str, str], body: str) -> tuple[int, str]:
+        form = {key: values[-1] for key, values in parse_qs(body).items()}
+        if path == "/login.html" and method == "POST":
+            self.logged_in = form.get("pw") == self.password
+        elif path == "/login.html":
+            self.logged_in = False  # what the strip's logout link does
+        elif path == "/" and method == "POST" and self.logged_in:
+            for index in range(4):
+                if f"cte{index + 1}" in form and not self.liar:
+                    self.sockets[index] = form[f"cte{index + 1}"] == "1"
+            self.on = self.sockets[0]
+        if not self.logged_in:
+            return 200, ENERGENIE_LOGIN
+        states = ",".join("1" if state else "0" for state in self.sockets)
+        return 200, ENERGENIE_STATUS.replace("STATES", states)
+
+
+ENERGENIE_LOGIN = """<html><head><title>EnerGenie Web:</title></head><body>
+<form method="post" action="login.html"><input type="password" name="pw"><input type="submit" value="Enter"></form>
+</body></html>"""
+ENERGENIE_STATUS = """<html><head><title>EnerGenie Web:</title><script>
+var sockstates = [STATES];
+var sockNames = ["", "", "", ""];
+</script></head><body><form method="post" action="/"><input type="hidden" name="cte1"></form></body></html>"""
 
 
 def _handler(switch: FakeSwitch) -> type[BaseHTTPRequestHandler]:

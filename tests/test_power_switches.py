@@ -248,3 +248,68 @@ def test_gpio_power_keeps_the_line_by_default(make_power: MakePower, mock_pins: 
 def test_gpio_power_on_a_pin_that_does_not_exist(make_power: MakePower, mock_pins: object) -> None:
     with pytest.raises(DriverError, match=r"board b1, resource power: pin GPIO99: GPIO99 is not a valid pin name"):
         make_power("driver: gpio-power, pin: GPIO99, pin_factory: mock")
+
+
+@pytest.fixture
+def energenie() -> Iterator[tuple[FakeSwitch, str]]:
+    with serving("energenie") as device:
+        yield device
+
+
+def test_energenie_logs_in_switches_its_socket_and_logs_out(
+    make_power: MakePower, energenie: tuple[FakeSwitch, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strip, url = energenie
+    monkeypatch.setenv("STRIP_PW", strip.password)
+    power, board = make_power(
+        f'driver: energenie, host: "{url.removeprefix("http://")}", password: "${{STRIP_PW}}", socket: 3'
+    )
+    power.on()
+    assert strip.sockets == [False, False, True, False] and power.state() is True
+    power.off()
+    assert strip.sockets == [False] * 4 and power.state() is False
+    assert not strip.logged_in  # the strip's one web session is given back after every action
+    assert strip.requests[:3] == ["POST /login.html", "POST /", "GET /login.html"]
+    assert any("[hil] power on (energenie http://127.0.0.1:" in note for note in board.logs.notes)
+
+
+def test_energenie_with_a_wrong_password_says_so_and_leaves_the_socket(
+    make_power: MakePower, energenie: tuple[FakeSwitch, str]
+) -> None:
+    strip, url = energenie
+    power, _ = make_power(f'driver: energenie, host: "{url.removeprefix("http://")}", password: "wrong-one", socket: 2')
+    with pytest.raises(
+        DriverError,
+        match=r"board b1, resource power: http://127.0.0.1:\d+: wrong password \(the strip answered its login page\)$",
+    ) as failure:
+        power.on()
+    assert "wrong-one" not in str(failure.value)
+    assert strip.sockets == [False] * 4 and "POST /" not in strip.requests
+
+
+def test_energenie_that_ignores_the_switch_is_an_error(
+    make_power: MakePower, energenie: tuple[FakeSwitch, str]
+) -> None:
+    strip, url = energenie
+    strip.liar = True
+    power, _ = make_power(
+        f'driver: energenie, host: "{url.removeprefix("http://")}", password: "{strip.password}", socket: 1'
+    )
+    with pytest.raises(DriverError, match=r"switched on, but energenie http://127.0.0.1:\d+ socket 1 reports off"):
+        power.on()
+
+
+def test_energenie_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_hil.cli.main import main
+
+    for options, said in (
+        ("host: 10.0.0.30, socket: 5", "boards.b1.resources.power.socket: must be at most 4, got 5"),
+        ("host: 'http://x/'", "host: 'http://x/': the strip's host name or address (host or host:port), no URL"),
+    ):
+        (tmp_path / "lab.yaml").write_text(
+            f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{driver: energenie, {options}}}\n"
+        )
+        assert main(["check", str(tmp_path / "lab.yaml")]) == 1
+        assert capsys.readouterr().err == f"{tmp_path / 'lab.yaml'}:5: {said}\n".replace(
+            ": host:", ": boards.b1.resources.power.host:"
+        )

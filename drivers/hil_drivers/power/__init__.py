@@ -1,10 +1,11 @@
-"""Power switches: HTTP relays, Tasmota and Shelly plugs, commands on the host, GPIO relays."""
+"""Power switches: HTTP relays, Tasmota and Shelly plugs, EnerGenie strips, commands on the host, GPIO relays."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from hil_drivers.power.command import CommandPower
+from hil_drivers.power.energenie import Energenie
 from hil_drivers.power.gpio_relay import GpioPower
 from hil_drivers.power.http_relay import HttpPower
 from hil_drivers.power.shelly import Shelly
@@ -15,4 +16,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [HttpPower, Tasmota, Shelly, CommandPower, GpioPower]
+    return [HttpPower, Tasmota, Shelly, Energenie, CommandPower, GpioPower]
