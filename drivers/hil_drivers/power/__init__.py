@@ -1,4 +1,5 @@
-"""Power switches: HTTP relays, Tasmota and Shelly plugs, EnerGenie strips, commands on the host, GPIO relays."""
+"""Power switches: HTTP relays, Tasmota (HTTP or MQTT) and Shelly plugs, EnerGenie strips, commands on
+the host, GPIO relays."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from hil_drivers.power.gpio_relay import GpioPower
 from hil_drivers.power.http_relay import HttpPower
 from hil_drivers.power.shelly import Shelly
 from hil_drivers.power.tasmota import Tasmota
+from hil_drivers.power.tasmota_mqtt import TasmotaMqtt
 from pytest_hil import hookimpl
 from pytest_hil.interfaces import Driver
 
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [HttpPower, Tasmota, Shelly, Energenie, CommandPower, GpioPower]
+    return [HttpPower, Tasmota, TasmotaMqtt, Shelly, Energenie, CommandPower, GpioPower]
