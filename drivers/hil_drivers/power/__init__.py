@@ -1,5 +1,5 @@
-"""Power switches: HTTP relays, Tasmota (HTTP or MQTT) and Shelly plugs, EnerGenie strips, commands on
-the host, GPIO relays."""
+"""Power switches: HTTP relays, Tasmota (HTTP or MQTT) and Shelly plugs, EnerGenie strips, SNMP PDUs,
+commands on the host, GPIO relays."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hil_drivers.power.energenie import Energenie
 from hil_drivers.power.gpio_relay import GpioPower
 from hil_drivers.power.http_relay import HttpPower
 from hil_drivers.power.shelly import Shelly
+from hil_drivers.power.snmp import SnmpPower
 from hil_drivers.power.tasmota import Tasmota
 from hil_drivers.power.tasmota_mqtt import TasmotaMqtt
 from pytest_hil import hookimpl
@@ -18,4 +19,4 @@ from pytest_hil.interfaces import Driver
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [HttpPower, Tasmota, TasmotaMqtt, Shelly, Energenie, CommandPower, GpioPower]
+    return [HttpPower, Tasmota, TasmotaMqtt, Shelly, Energenie, SnmpPower, CommandPower, GpioPower]
