@@ -58,7 +58,9 @@ def test_v2c_switches_an_outlet_and_reads_it_back(agent: Agent, make_power: Make
     assert agent.outlet(3) == 1 and power.state() is True and agent.outlet(2) == 2
     power.off()
     assert agent.outlet(3) == 2 and power.state() is False
-    assert any(f"[hil] power on (snmp-power 127.0.0.1:{agent.port} outlet 3 (v2c))" in note for note in board.logs.notes)
+    assert any(
+        f"[hil] power on (snmp-power 127.0.0.1:{agent.port} outlet 3 (v2c))" in note for note in board.logs.notes
+    )
 
 
 def test_v3_auth_priv_sha_aes(agent: Agent, make_power: MakePower) -> None:
@@ -72,7 +74,9 @@ def test_v3_auth_priv_sha_aes(agent: Agent, make_power: MakePower) -> None:
 
 def test_a_read_only_community_is_refused_by_the_agent(agent: Agent, make_power: MakePower) -> None:
     power, _ = make_power(f"port: {agent.port}, outlet: 1, community: {READ_COMMUNITY}")
-    with pytest.raises(DriverError, match=r"SNMP SET 1 1.3.6.1.4.1.318.1.1.4.4.2.1.3.1 on 127.0.0.1:\d+: the agent answered noAccess"):
+    with pytest.raises(
+        DriverError, match=r"SNMP SET 1 1.3.6.1.4.1.318.1.1.4.4.2.1.3.1 on 127.0.0.1:\d+: the agent answered noAccess"
+    ):
         power.on()
     assert agent.outlet(1) == 2
 
@@ -92,7 +96,10 @@ def test_a_wrong_community_is_one_line_after_the_timeout(agent: Agent, make_powe
     ("keys", "hint"),
     [
         ('auth_key: "wrong-auth-phrase", priv_key: "${PDU_PRIV}"', "wrong auth_key or auth_protocol"),
-        ('auth_key: "${PDU_AUTH}", priv_key: "wrong-priv-phrase"', "no answer within 0.5 s (1 tries): wrong user or keys, or the agent is down"),
+        (
+            'auth_key: "${PDU_AUTH}", priv_key: "wrong-priv-phrase"',
+            "no answer within 0.5 s (1 tries): wrong user or keys, or the agent is down",
+        ),
     ],
 )
 def test_wrong_v3_keys_are_one_line(agent: Agent, make_power: MakePower, keys: str, hint: str) -> None:
@@ -103,7 +110,11 @@ def test_wrong_v3_keys_are_one_line(agent: Agent, make_power: MakePower, keys: s
     with pytest.raises(DriverError) as failure:
         power.on()
     text = str(failure.value)
-    assert hint in text and "\n" not in text and "wrong-" not in text.replace("wrong auth_key", "").replace("wrong user", "")
+    assert (
+        hint in text
+        and "\n" not in text
+        and "wrong-" not in text.replace("wrong auth_key", "").replace("wrong user", "")
+    )
     assert agent.outlet(1) == 2
 
 
@@ -111,7 +122,9 @@ def test_a_silent_agent_is_one_line(agent: Agent, make_power: MakePower) -> None
     power, _ = make_power(f'port: {agent.port}, outlet: 1, community: "${{PDU_COMMUNITY}}", timeout: 0.3, retries: 0')
     agent.pause()
     try:
-        with pytest.raises(DriverError, match=r"no answer within 0.3 s \(1 tries\): wrong community, or the agent is down$"):
+        with pytest.raises(
+            DriverError, match=r"no answer within 0.3 s \(1 tries\): wrong community, or the agent is down$"
+        ):
             power.state()
     finally:
         agent.resume()
@@ -120,7 +133,9 @@ def test_a_silent_agent_is_one_line(agent: Agent, make_power: MakePower) -> None
 
 def test_an_outlet_the_pdu_does_not_have(agent: Agent, make_power: MakePower) -> None:
     power, _ = make_power(f'port: {agent.port}, outlet: 12, community: "${{PDU_COMMUNITY}}"')
-    with pytest.raises(DriverError, match=r"SNMP GET 1.3.6.1.4.1.318.1.1.4.4.2.1.3.12 on 127.0.0.1:\d+: no outlet 12 there \(No Such"):
+    with pytest.raises(
+        DriverError, match=r"SNMP GET 1.3.6.1.4.1.318.1.1.4.4.2.1.3.12 on 127.0.0.1:\d+: no outlet 12 there \(No Such"
+    ):
         power.state()
 
 
@@ -129,14 +144,22 @@ def test_an_outlet_the_pdu_does_not_have(agent: Agent, make_power: MakePower) ->
     [
         ('version: "3"', "user: SNMP v3 needs a user"),
         ('version: "3", user: u, auth_protocol: sha', "auth_key: give auth_protocol and auth_key together"),
-        ('version: "3", user: u, auth_protocol: sha, auth_key: short', "auth_key: SNMP v3 pass phrases have at least 8 characters"),
-        ('version: "3", user: u, priv_protocol: aes, priv_key: "12345678"', "priv_protocol: privacy needs auth_protocol too"),
+        (
+            'version: "3", user: u, auth_protocol: sha, auth_key: short',
+            "auth_key: SNMP v3 pass phrases have at least 8 characters",
+        ),
+        (
+            'version: "3", user: u, priv_protocol: aes, priv_key: "12345678"',
+            "priv_protocol: privacy needs auth_protocol too",
+        ),
         ("oid: 'ifTable'", "oid: 'ifTable': a numeric OID"),
         ("on_value: 2", "off_value: must differ from on_value"),
         ("version: 1", "version: expected one of '2c', '3', got"),
     ],
 )
-def test_bad_options_are_lab_errors(tmp_path: Path, options: str, said: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_are_lab_errors(
+    tmp_path: Path, options: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pytest_hil.cli.main import main
 
     (tmp_path / "lab.yaml").write_text(

@@ -1,6 +1,8 @@
 """A USB bus for pyusb's own lookup code to run against: a backend (`usb.backend.IBackend`) whose
 devices appear and vanish over time and answer control transfers as the hardware does: string
-descriptors, a hub's class requests (descriptor, port power, port status), an FTDI chip's bit modes.
+descriptors, a hub's class requests (descriptor, port power, port status), an FTDI chip's bit modes;
+and interrupt transfers on a device's own endpoints (a YKUSH's HID reports), with the configuration,
+interface and endpoint descriptors pyusb reads to find them.
 
 Lab files reach a bus through the drivers' `backend: tests.usb_bus:BUS` option.
 """
@@ -17,6 +19,15 @@ from typing import Any
 
 import usb.backend
 import usb.core
+
+
+@dataclass(frozen=True)
+class Report:
+    """One interrupt transfer out to a device, as the device saw it."""
+
+    device: str
+    endpoint: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class VirtualDevice:
     """A device: descriptors, strings, and `control()` for standard requests; subclasses add theirs."""
 
     device_class = 0
+    #: Its one configuration: (interface number, class, ((endpoint address, bmAttributes), ...)).
+    interfaces: tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...] = ()
 
     def __init__(
         self,
@@ -55,6 +68,8 @@ class VirtualDevice:
         self.vendor, self.product, self.serial, self.name = vendor, product, serial, name
         self.bus, self.ports, self.address, self.bcd_usb = bus, ports, address, bcd_usb
         self.strings = ["Virtual Devices", name] + ([serial] if serial else [])
+        #: Interfaces a kernel driver holds (usbhid for a HID device) until detached.
+        self.kernel_bound = {number for number, cls, _ in self.interfaces if cls == 3}
 
     def descriptor(self) -> SimpleNamespace:
         return SimpleNamespace(
@@ -78,6 +93,14 @@ class VirtualDevice:
             port_numbers=self.ports or None,  # a root hub has none
             speed=3,
         )
+
+    def interrupt_out(self, endpoint: int, data: bytes) -> None:
+        """Take an interrupt transfer from the host."""
+        raise _stall()
+
+    def interrupt_in(self, endpoint: int, length: int) -> bytes | None:
+        """The next interrupt transfer to the host; None: nothing to send (the host times out)."""
+        raise _stall()
 
     def control(self, request_type: int, request: int, value: int, index: int, data: bytes, length: int) -> bytes:
         """Answer a control transfer: the bytes of an IN request's data stage (b"" for OUT)."""
@@ -141,6 +164,61 @@ class VirtualHub(VirtualDevice):
         return super().control(request_type, request, value, index, data, length)
 
 
+class VirtualYkush(VirtualDevice):
+    """A YEPKIT YKUSH: a hub whose downstream ports a HID interface switches. A 64-byte report on
+    endpoint 0x01 carries the command (0x01-0x03 down, 0x11-0x13 up, 0x0A / 0x1A all, 0x21-0x23 a
+    port's state, 0xF1 the port count); the answer comes on endpoint 0x81: status 1 (ok), then data.
+    `silent` devices take reports and never answer; `on_power(port, on)` hears every change."""
+
+    interfaces = ((0, 3, ((0x01, 0x03), (0x81, 0x03))),)  # HID, interrupt out and in
+
+    def __init__(
+        self,
+        serial: str = "YK12345",
+        product: int = 0xF2F7,
+        port_count: int = 3,
+        on_power: Callable[[int, bool], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(0x04D8, product, serial=serial, name="YKUSH", **kwargs)
+        self.powered = dict.fromkeys(range(1, port_count + 1), True)
+        self.on_power = on_power
+        self.silent = False
+        self.answers: list[bytes] = []
+
+    def _power(self, ports: list[int], on: bool) -> None:
+        for port in ports:
+            if self.powered[port] != on:
+                self.powered[port] = on
+                if self.on_power is not None:
+                    self.on_power(port, on)
+
+    def interrupt_out(self, endpoint: int, data: bytes) -> None:
+        if endpoint != 0x01 or len(data) != 64:
+            raise _stall()
+        command, ports = data[0], list(self.powered)
+        if command in (0x0A, 0x1A):
+            self._power(ports, command == 0x1A)
+            answer = [1, command]
+        elif command & 0xEF in ports:  # 0x0N down, 0x1N up
+            self._power([command & 0x0F], bool(command & 0x10))
+            answer = [1, command]
+        elif command & 0xF0 == 0x20 and command & 0x0F in ports:
+            port = command & 0x0F
+            answer = [1, 0x10 + port if self.powered[port] else port]
+        elif command == 0xF1:
+            answer = [1, len(ports)]
+        else:
+            answer = [0, command]  # not understood
+        if not self.silent:
+            self.answers.append(bytes(answer + [0] * (64 - len(answer))))
+
+    def interrupt_in(self, endpoint: int, length: int) -> bytes | None:
+        if endpoint != 0x81:
+            raise _stall()
+        return self.answers.pop(0) if self.answers else None
+
+
 class VirtualSdWire(VirtualDevice):
     """An SDWire: an FTDI FT200X whose CBUS0 pin (in CBUS bit-bang mode) gives the card to the host
     (high) or the board (low). `on_select(host)` is called when the card changes sides."""
@@ -171,6 +249,7 @@ class VirtualBus(usb.backend.IBackend):  # type: ignore[misc]
     def __init__(self) -> None:
         self.devices: list[VirtualDevice] = []
         self.transfers: list[Transfer] = []
+        self.reports: list[Report] = []
         self.lock = threading.Lock()
 
     def plug(self, device: VirtualDevice, after: float = 0.0) -> None:
@@ -190,6 +269,7 @@ class VirtualBus(usb.backend.IBackend):  # type: ignore[misc]
         with self.lock:
             self.devices.clear()
             self.transfers.clear()
+            self.reports.clear()
 
     # usb.backend.IBackend
 
@@ -230,6 +310,62 @@ class VirtualBus(usb.backend.IBackend):  # type: ignore[misc]
             return len(sent)
         count = min(len(answer), len(data))
         data[:count] = array.array("B", answer[:count])
+        return count
+
+    def get_configuration_descriptor(self, dev: VirtualDevice, config: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            bLength=9, bDescriptorType=2, wTotalLength=9 + 9 * len(dev.interfaces), bNumInterfaces=len(dev.interfaces),
+            bConfigurationValue=1, iConfiguration=0, bmAttributes=0x80, bMaxPower=50, extra_descriptors=[],
+        )  # fmt: skip
+
+    def get_interface_descriptor(self, dev: VirtualDevice, intf: int, alt: int, config: int) -> SimpleNamespace:
+        number, cls, endpoints = dev.interfaces[intf]
+        return SimpleNamespace(
+            bLength=9, bDescriptorType=4, bInterfaceNumber=number, bAlternateSetting=0, bNumEndpoints=len(endpoints),
+            bInterfaceClass=cls, bInterfaceSubClass=0, bInterfaceProtocol=0, iInterface=0, extra_descriptors=[],
+        )  # fmt: skip
+
+    def get_endpoint_descriptor(self, dev: VirtualDevice, ep: int, intf: int, alt: int, config: int) -> SimpleNamespace:
+        address, attributes = dev.interfaces[intf][2][ep]
+        return SimpleNamespace(
+            bLength=7, bDescriptorType=5, bEndpointAddress=address, bmAttributes=attributes, wMaxPacketSize=64,
+            bInterval=1, bRefresh=0, bSynchAddress=0, extra_descriptors=[],
+        )  # fmt: skip
+
+    def get_configuration(self, dev_handle: VirtualDevice) -> int:
+        return 1
+
+    def set_configuration(self, dev_handle: VirtualDevice, config_value: int) -> None:
+        pass
+
+    def claim_interface(self, dev_handle: VirtualDevice, intf: int) -> None:
+        self._present(dev_handle)
+        if intf in dev_handle.kernel_bound:
+            raise usb.core.USBError("Resource busy", errno.EBUSY)
+
+    def release_interface(self, dev_handle: VirtualDevice, intf: int) -> None:
+        pass
+
+    def is_kernel_driver_active(self, dev_handle: VirtualDevice, intf: int) -> bool:
+        return intf in dev_handle.kernel_bound
+
+    def detach_kernel_driver(self, dev_handle: VirtualDevice, intf: int) -> None:
+        dev_handle.kernel_bound.discard(intf)
+
+    def intr_write(self, dev_handle: VirtualDevice, ep: int, intf: int, data: array.array[int], timeout: int) -> int:
+        self._present(dev_handle)
+        with self.lock:
+            self.reports.append(Report(dev_handle.name, ep, bytes(data)))
+        dev_handle.interrupt_out(ep, bytes(data))
+        return len(data)
+
+    def intr_read(self, dev_handle: VirtualDevice, ep: int, intf: int, buff: array.array[int], timeout: int) -> int:
+        self._present(dev_handle)
+        answer = dev_handle.interrupt_in(ep, len(buff))
+        if answer is None:
+            raise usb.core.USBTimeoutError("Operation timed out", errno.ETIMEDOUT)
+        count = min(len(answer), len(buff))
+        buff[:count] = array.array("B", answer[:count])
         return count
 
     def _present(self, dev: VirtualDevice) -> None:

@@ -1,4 +1,5 @@
-"""USB through pyusb: hub port power, the SDWire SD-card mux, and devices that come and go."""
+"""USB through pyusb: hub port power (USB hub class, YKUSH), the SDWire SD-card mux, and devices that come
+and go."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Sequence
 from hil_drivers.usb.hub import UsbHubPower
 from hil_drivers.usb.presence import UsbDevice
 from hil_drivers.usb.sdwire import SdWire
+from hil_drivers.usb.ykush import YkushPower
 from pytest_hil import hookimpl
 from pytest_hil.interfaces import Driver
 
 
 @hookimpl
 def hil_drivers() -> Sequence[type[Driver]]:
-    return [UsbHubPower, SdWire, UsbDevice]
+    return [UsbHubPower, YkushPower, SdWire, UsbDevice]
