@@ -52,6 +52,8 @@ class VirtualDevice:
     device_class = 0
     #: Its one configuration: (interface number, class, ((endpoint address, bmAttributes), ...)).
     interfaces: tuple[tuple[int, int, tuple[tuple[int, int], ...]], ...] = ()
+    #: An interface's subclass and protocol, where they are not 0.
+    interface_kinds: dict[int, tuple[int, int]] = {}  # noqa: RUF012 - read only
 
     def __init__(
         self,
@@ -219,6 +221,48 @@ class VirtualYkush(VirtualDevice):
         return self.answers.pop(0) if self.answers else None
 
 
+class VirtualDutlink(VirtualDevice):
+    """A DUTLink harness: two USB serial ports (CDC, interfaces 0-3), DFU (4) and its control
+    interface (5: vendor class ff/01/01) answering Power, Storage, Refresh and Read as its firmware
+    does. `on_storage(side)` hears the mux move ("off", "host", "dut")."""
+
+    interfaces = (
+        (0, 2, ((0x81, 0x03),)), (1, 10, ((0x02, 0x02), (0x82, 0x02))),
+        (2, 2, ((0x83, 0x03),)), (3, 10, ((0x04, 0x02), (0x84, 0x02))),
+        (4, 0xFE, ()), (5, 0xFF, ()),
+    )  # fmt: skip
+    interface_kinds = {4: (1, 1), 5: (1, 1)}  # noqa: RUF012
+
+    def __init__(self, serial: str = "dl-0042", on_storage: Callable[[str], None] | None = None, **kwargs: Any):
+        super().__init__(0x2B23, 0x1012, serial=serial, name="Jumpstarter", **kwargs)
+        self.power = False
+        self.storage = "off"
+        self.on_storage = on_storage
+        self.meter = (0.0, 0.0, 0.0)
+        self.sampled = (0.0, 0.0, 0.0)  # what the last Refresh measured
+
+    def control(self, request_type: int, request: int, value: int, index: int, data: bytes, length: int) -> bytes:
+        if request_type in (0x41, 0xC1) and index != 5:
+            raise _stall()  # a vendor request to another interface
+        if request_type == 0x41 and request == 1 and value in (0, 1, 2, 3):  # Power: off, on, force off, force on
+            self.power = value in (1, 3)
+            return b""
+        if request_type == 0x41 and request == 2 and value in (0, 1, 2):  # Storage: off, host, DUT
+            self.storage = ("off", "host", "dut")[value]
+            if self.on_storage is not None:
+                self.on_storage(self.storage)
+            return b""
+        if request_type == 0x41 and request == 0:  # Refresh
+            self.sampled = self.meter if self.power else (0.0, 0.0, 0.0)
+            return b""
+        if request_type == 0xC1 and request == 4 and value == 0:  # Read version
+            return b"0.07-test"[:length]
+        if request_type == 0xC1 and request == 4 and value == 1:  # Read power
+            watts, volts, amps = self.sampled
+            return f"{watts:.2f}W {volts:.2f}V {amps:.2f}A".encode()[:length]
+        return super().control(request_type, request, value, index, data, length)
+
+
 class VirtualSdWire(VirtualDevice):
     """An SDWire: an FTDI FT200X whose CBUS0 pin (in CBUS bit-bang mode) gives the card to the host
     (high) or the board (low). `on_select(host)` is called when the card changes sides."""
@@ -319,10 +363,13 @@ class VirtualBus(usb.backend.IBackend):  # type: ignore[misc]
         )  # fmt: skip
 
     def get_interface_descriptor(self, dev: VirtualDevice, intf: int, alt: int, config: int) -> SimpleNamespace:
+        if alt != 0:
+            raise IndexError("no alternate settings")  # pyusb counts them until one is missing
         number, cls, endpoints = dev.interfaces[intf]
         return SimpleNamespace(
             bLength=9, bDescriptorType=4, bInterfaceNumber=number, bAlternateSetting=0, bNumEndpoints=len(endpoints),
-            bInterfaceClass=cls, bInterfaceSubClass=0, bInterfaceProtocol=0, iInterface=0, extra_descriptors=[],
+            bInterfaceClass=cls, bInterfaceSubClass=dev.interface_kinds.get(number, (0, 0))[0],
+            bInterfaceProtocol=dev.interface_kinds.get(number, (0, 0))[1], iInterface=0, extra_descriptors=[],
         )  # fmt: skip
 
     def get_endpoint_descriptor(self, dev: VirtualDevice, ep: int, intf: int, alt: int, config: int) -> SimpleNamespace:
