@@ -70,3 +70,19 @@ def test_the_flash_once_recipe_flashes_each_board_once_and_boots_it(
         assert "verified: sha256 " in session_log and "MMC: booting fw-2.0.img" in session_log
     first_test_logs = list((pytester.path / "logs").glob("*test_the_board_booted_the_flashed_image*/sim-*.console.log"))
     assert len(first_test_logs) == 1 and "[hil] flash fw-2.0.img.xz" in first_test_logs[0].read_text()
+
+
+def test_the_hardware_lab_example_passes_hil_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The commented rack of real hardware (not run here) is a valid lab file for every driver it names."""
+    from pytest_hil.cli.main import main
+
+    for variable in ("HIL_LEASE_URL", "MQTT_PASSWORD", "PDU_AUTH_KEY", "PDU_PRIV_KEY", "STRIP_PASSWORD", "RPI_ROOT_PW"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["check", str(EXAMPLES / "lab-hardware.yaml")]) == 0
+    assert capsys.readouterr().out.endswith("lab-hardware.yaml: OK (5 boards, 13 resources)\n")
+    monkeypatch.setenv("HIL_LEASE_URL", f"sqlite://{tmp_path}/leases.db")  # not the example's lab-wide store
+    assert main(["boards", str(EXAMPLES / "lab-hardware.yaml"), "--json"]) == 0
+    listing = capsys.readouterr().out
+    assert "placeholder" not in listing and "raspberry-lab" not in listing  # secrets, even defaults, masked
