@@ -338,6 +338,22 @@ class Scripts(Driver[OptionsT]):
         return functools.partial(self.call, name)
 
 
+class Flasher(Driver[OptionsT]):
+    """Programs a microcontroller's flash through a debug probe or its bootloader."""
+
+    @abc.abstractmethod
+    def flash(self, path: str | Path, **options: Any) -> None:
+        """Write the image at `path` (and verify it); drivers document their options."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Reset the chip and let it run."""
+
+    @abc.abstractmethod
+    def erase(self) -> None:
+        """Erase the whole flash."""
+
+
 INTERFACES: dict[str, type[Driver]] = {
     "power": Power,
     "console": Console,
@@ -349,6 +365,7 @@ INTERFACES: dict[str, type[Driver]] = {
     "usb": Usb,
     "ssh": Ssh,
     "scripts": Scripts,
+    "flasher": Flasher,
 }
 
 
