@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import textwrap
@@ -260,3 +262,48 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     yield folder
     subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def power_option_errors(tmp_path: Path, options: str) -> str:
+    """What `hil check` says (exit 1) about a lab whose one board's `power` resource is `{options}`."""
+    from pytest_hil.cli.main import main
+
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{{options}}}\n")
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error):
+        assert main(["check", str(lab)]) == 1
+    return error.getvalue()
+
+
+@pytest.fixture
+def virtual_bus() -> Iterator[Any]:
+    """The virtual USB bus of tests.usb_bus, empty before and after the test."""
+    from tests.usb_bus import BUS
+
+    BUS.reset()
+    yield BUS
+    BUS.reset()
+
+
+@pytest.fixture
+def make_power(tmp_path: Path) -> Iterator[Callable[[str], tuple[Any, Any]]]:
+    """`make_power(options)`: the `power` driver of board `b1` in a lab whose one resource is
+    `power: {options}` (secrets masked in its logs as in a session), and that board; closed after."""
+    from pytest_hil.board import Board
+    from pytest_hil.console.log import BoardLogs
+    from pytest_hil.interfaces import Power
+    from pytest_hil.lab import load_lab
+
+    boards: list[Board] = []
+
+    def make(options: str) -> tuple[Power, Board]:
+        (tmp_path / "lab.yaml").write_text(f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{{options}}}\n")
+        lab = load_lab(tmp_path / "lab.yaml")
+        board = Board(lab.boards["b1"], tmp_path, BoardLogs("b1", tmp_path / "logs", lab.secrets))
+        boards.append(board)
+        return board.get(Power), board
+
+    yield make
+    for board in boards:
+        board.close()

@@ -20,11 +20,7 @@ from tests.usb_bus import BUS, VirtualDutlink
 MIB = 2**20
 
 
-@pytest.fixture(autouse=True)
-def bus() -> Iterator[None]:
-    BUS.reset()
-    yield
-    BUS.reset()
+pytestmark = pytest.mark.usefixtures("virtual_bus")
 
 
 class Rig:

@@ -9,13 +9,21 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Power
-from pytest_hil.lab import load_lab
+from tests.conftest import power_option_errors
 from tests.snmp_agent import READ_COMMUNITY, V3_AUTH, V3_PRIV, V3_USER, WRITE_COMMUNITY, Agent, snmpd
 
 MakePower = Callable[[str], tuple[Power, Board]]
+
+
+@pytest.fixture
+def pdu_power(make_power: MakePower, monkeypatch: pytest.MonkeyPatch) -> MakePower:
+    """An snmp-power outlet on 127.0.0.1 with these options; the agent's secrets in the environment."""
+    monkeypatch.setenv("PDU_COMMUNITY", WRITE_COMMUNITY)
+    monkeypatch.setenv("PDU_AUTH", V3_AUTH)
+    monkeypatch.setenv("PDU_PRIV", V3_PRIV)
+    return lambda options: make_power(f"driver: snmp-power, host: 127.0.0.1, {options}")
 
 
 @pytest.fixture
@@ -31,29 +39,8 @@ def agent(tmp_path: Path) -> Iterator[Agent]:
         raise
 
 
-@pytest.fixture
-def make_power(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakePower]:
-    monkeypatch.setenv("PDU_COMMUNITY", WRITE_COMMUNITY)
-    monkeypatch.setenv("PDU_AUTH", V3_AUTH)
-    monkeypatch.setenv("PDU_PRIV", V3_PRIV)
-    boards: list[Board] = []
-
-    def make(options: str) -> tuple[Power, Board]:
-        (tmp_path / "lab.yaml").write_text(
-            f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{driver: snmp-power, host: 127.0.0.1, {options}}}\n"
-        )
-        lab = load_lab(tmp_path / "lab.yaml")
-        board = Board(lab.boards["b1"], tmp_path, BoardLogs("b1", tmp_path / "logs", lab.secrets))
-        boards.append(board)
-        return board.get(Power), board
-
-    yield make
-    for board in boards:
-        board.close()
-
-
-def test_v2c_switches_an_outlet_and_reads_it_back(agent: Agent, make_power: MakePower) -> None:
-    power, board = make_power(f'port: {agent.port}, outlet: 3, community: "${{PDU_COMMUNITY}}"')
+def test_v2c_switches_an_outlet_and_reads_it_back(agent: Agent, pdu_power: MakePower) -> None:
+    power, board = pdu_power(f'port: {agent.port}, outlet: 3, community: "${{PDU_COMMUNITY}}"')
     power.on()
     assert agent.outlet(3) == 1 and power.state() is True and agent.outlet(2) == 2
     power.off()
@@ -63,8 +50,8 @@ def test_v2c_switches_an_outlet_and_reads_it_back(agent: Agent, make_power: Make
     )
 
 
-def test_v3_auth_priv_sha_aes(agent: Agent, make_power: MakePower) -> None:
-    power, _ = make_power(
+def test_v3_auth_priv_sha_aes(agent: Agent, pdu_power: MakePower) -> None:
+    power, _ = pdu_power(
         f'port: {agent.port}, outlet: 5, version: "3", user: {V3_USER}, auth_protocol: sha,'
         ' auth_key: "${PDU_AUTH}", priv_protocol: aes, priv_key: "${PDU_PRIV}"'
     )
@@ -72,8 +59,8 @@ def test_v3_auth_priv_sha_aes(agent: Agent, make_power: MakePower) -> None:
     assert agent.outlet(5) == 1 and power.state() is True
 
 
-def test_a_read_only_community_is_refused_by_the_agent(agent: Agent, make_power: MakePower) -> None:
-    power, _ = make_power(f"port: {agent.port}, outlet: 1, community: {READ_COMMUNITY}")
+def test_a_read_only_community_is_refused_by_the_agent(agent: Agent, pdu_power: MakePower) -> None:
+    power, _ = pdu_power(f"port: {agent.port}, outlet: 1, community: {READ_COMMUNITY}")
     with pytest.raises(
         DriverError, match=r"SNMP SET 1 1.3.6.1.4.1.318.1.1.4.4.2.1.3.1 on 127.0.0.1:\d+: the agent answered noAccess"
     ):
@@ -81,8 +68,8 @@ def test_a_read_only_community_is_refused_by_the_agent(agent: Agent, make_power:
     assert agent.outlet(1) == 2
 
 
-def test_a_wrong_community_is_one_line_after_the_timeout(agent: Agent, make_power: MakePower) -> None:
-    power, _ = make_power(f"port: {agent.port}, outlet: 1, community: not-the-community, timeout: 0.3, retries: 1")
+def test_a_wrong_community_is_one_line_after_the_timeout(agent: Agent, pdu_power: MakePower) -> None:
+    power, _ = pdu_power(f"port: {agent.port}, outlet: 1, community: not-the-community, timeout: 0.3, retries: 1")
     started = time.monotonic()
     with pytest.raises(DriverError) as failure:
         power.on()
@@ -102,8 +89,8 @@ def test_a_wrong_community_is_one_line_after_the_timeout(agent: Agent, make_powe
         ),
     ],
 )
-def test_wrong_v3_keys_are_one_line(agent: Agent, make_power: MakePower, keys: str, hint: str) -> None:
-    power, _ = make_power(
+def test_wrong_v3_keys_are_one_line(agent: Agent, pdu_power: MakePower, keys: str, hint: str) -> None:
+    power, _ = pdu_power(
         f'port: {agent.port}, outlet: 1, version: "3", user: {V3_USER}, auth_protocol: sha, priv_protocol: aes,'
         f" timeout: 0.5, retries: 0, {keys}"
     )
@@ -118,8 +105,8 @@ def test_wrong_v3_keys_are_one_line(agent: Agent, make_power: MakePower, keys: s
     assert agent.outlet(1) == 2
 
 
-def test_a_silent_agent_is_one_line(agent: Agent, make_power: MakePower) -> None:
-    power, _ = make_power(f'port: {agent.port}, outlet: 1, community: "${{PDU_COMMUNITY}}", timeout: 0.3, retries: 0')
+def test_a_silent_agent_is_one_line(agent: Agent, pdu_power: MakePower) -> None:
+    power, _ = pdu_power(f'port: {agent.port}, outlet: 1, community: "${{PDU_COMMUNITY}}", timeout: 0.3, retries: 0')
     agent.pause()
     try:
         with pytest.raises(
@@ -131,8 +118,8 @@ def test_a_silent_agent_is_one_line(agent: Agent, make_power: MakePower) -> None
     assert power.state() is False  # answering again
 
 
-def test_an_outlet_the_pdu_does_not_have(agent: Agent, make_power: MakePower) -> None:
-    power, _ = make_power(f'port: {agent.port}, outlet: 12, community: "${{PDU_COMMUNITY}}"')
+def test_an_outlet_the_pdu_does_not_have(agent: Agent, pdu_power: MakePower) -> None:
+    power, _ = pdu_power(f'port: {agent.port}, outlet: 12, community: "${{PDU_COMMUNITY}}"')
     with pytest.raises(
         DriverError, match=r"SNMP GET 1.3.6.1.4.1.318.1.1.4.4.2.1.3.12 on 127.0.0.1:\d+: no outlet 12 there \(No Such"
     ):
@@ -157,14 +144,6 @@ def test_an_outlet_the_pdu_does_not_have(agent: Agent, make_power: MakePower) ->
         ("version: 1", "version: expected one of '2c', '3', got"),
     ],
 )
-def test_bad_options_are_lab_errors(
-    tmp_path: Path, options: str, said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pytest_hil.cli.main import main
-
-    (tmp_path / "lab.yaml").write_text(
-        f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{driver: snmp-power, host: pdu, outlet: 1, {options}}}\n"
-    )
-    assert main(["check", str(tmp_path / "lab.yaml")]) == 1
-    err = capsys.readouterr().err
+def test_bad_options_are_lab_errors(tmp_path: Path, options: str, said: str) -> None:
+    err = power_option_errors(tmp_path, f"driver: snmp-power, host: pdu, outlet: 1, {options}")
     assert err.startswith(f"{tmp_path / 'lab.yaml'}:5: boards.b1.resources.power") and said in err

@@ -9,13 +9,25 @@ from pathlib import Path
 import pytest
 
 from pytest_hil.board import Board
-from pytest_hil.console.log import BoardLogs
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Power
-from pytest_hil.lab import load_lab
-from tests.mqtt_lab import PASSWORD, USER, Broker, FakeTasmota, mosquitto
+from tests.conftest import power_option_errors
+from tests.mqtt_lab import PASSWORD, USER, Broker, FakeTasmota, free_port, mosquitto
 
 MakePower = Callable[..., tuple[Power, Board]]
+
+
+@pytest.fixture
+def plug_power(make_power: Callable[[str], tuple[Power, Board]], monkeypatch: pytest.MonkeyPatch) -> MakePower:
+    """A tasmota-mqtt relay of `topic` through `broker`, with the broker's credentials."""
+    monkeypatch.setenv("BROKER_PW", PASSWORD)
+
+    def make(broker: str, topic: str, extra: str = "", password: str = '"${BROKER_PW}"') -> tuple[Power, Board]:
+        return make_power(
+            f'driver: tasmota-mqtt, broker: "{broker}", topic: {topic}, username: {USER}, password: {password}{extra}'
+        )
+
+    return make
 
 
 @pytest.fixture
@@ -29,29 +41,9 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         raise
 
 
-@pytest.fixture
-def make_power(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakePower]:
-    monkeypatch.setenv("BROKER_PW", PASSWORD)
-    boards: list[Board] = []
-
-    def make(broker: str, topic: str, extra: str = "", password: str = '"${BROKER_PW}"') -> tuple[Power, Board]:
-        options = f'driver: tasmota-mqtt, broker: "{broker}", topic: {topic}, username: {USER}, password: {password}'
-        (tmp_path / "lab.yaml").write_text(
-            f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{{options}{extra}}}\n"
-        )
-        lab = load_lab(tmp_path / "lab.yaml")
-        board = Board(lab.boards["b1"], tmp_path, BoardLogs("b1", tmp_path / "logs", lab.secrets))
-        boards.append(board)
-        return board.get(Power), board
-
-    yield make
-    for board in boards:
-        board.close()
-
-
-def test_switches_a_one_relay_plug_and_reads_it(broker: Broker, make_power: MakePower) -> None:
+def test_switches_a_one_relay_plug_and_reads_it(broker: Broker, plug_power: MakePower) -> None:
     plug = FakeTasmota(broker, "tasmota_5A1B2C")
-    power, board = make_power(broker.url, "tasmota_5A1B2C")
+    power, board = plug_power(broker.url, "tasmota_5A1B2C")
     power.on()
     assert plug.relays == [True] and power.state() is True
     power.off()
@@ -61,18 +53,18 @@ def test_switches_a_one_relay_plug_and_reads_it(broker: Broker, make_power: Make
     plug.close()
 
 
-def test_the_second_relay_of_a_four_relay_board_over_websockets(broker: Broker, make_power: MakePower) -> None:
+def test_the_second_relay_of_a_four_relay_board_over_websockets(broker: Broker, plug_power: MakePower) -> None:
     board4 = FakeTasmota(broker, "relays4", relays=4)
-    power, _ = make_power(f"ws://127.0.0.1:{broker.ws_port}", "relays4", ", relay: 2")
+    power, _ = plug_power(f"ws://127.0.0.1:{broker.ws_port}", "relays4", ", relay: 2")
     power.on()
     assert board4.relays == [False, True, False, False] and power.state() is True
     board4.close()
 
 
-def test_a_device_that_never_answers_fails_naming_the_topic(broker: Broker, make_power: MakePower) -> None:
+def test_a_device_that_never_answers_fails_naming_the_topic(broker: Broker, plug_power: MakePower) -> None:
     plug = FakeTasmota(broker, "tasmota_silent")
     plug.silent = True
-    power, _ = make_power(broker.url, "tasmota_silent", ", timeout: 0.5")
+    power, _ = plug_power(broker.url, "tasmota_silent", ", timeout: 0.5")
     started = time.monotonic()
     with pytest.raises(
         DriverError,
@@ -83,10 +75,10 @@ def test_a_device_that_never_answers_fails_naming_the_topic(broker: Broker, make
     plug.close()
 
 
-def test_a_device_that_does_not_switch_is_an_error(broker: Broker, make_power: MakePower) -> None:
+def test_a_device_that_does_not_switch_is_an_error(broker: Broker, plug_power: MakePower) -> None:
     plug = FakeTasmota(broker, "tasmota_stuck")
     plug.liar = True
-    power, _ = make_power(broker.url, "tasmota_stuck")
+    power, _ = plug_power(broker.url, "tasmota_stuck")
     with pytest.raises(
         DriverError, match=r"switched on, but tasmota-mqtt mqtt://127.0.0.1:\d+ tasmota_stuck relay 1 reports off"
     ):
@@ -95,9 +87,9 @@ def test_a_device_that_does_not_switch_is_an_error(broker: Broker, make_power: M
 
 
 def test_a_broker_refusing_the_credentials_is_one_line_without_the_password(
-    broker: Broker, make_power: MakePower
+    broker: Broker, plug_power: MakePower
 ) -> None:
-    power, _ = make_power(broker.url, "tasmota_x", password='"not-the-password-1"')
+    power, _ = plug_power(broker.url, "tasmota_x", password='"not-the-password-1"')
     with pytest.raises(DriverError) as failure:
         power.on()
     text = str(failure.value)
@@ -108,20 +100,18 @@ def test_a_broker_refusing_the_credentials_is_one_line_without_the_password(
     assert "not-the-password-1" not in text and "\n" not in text
 
 
-def test_an_unreachable_broker_is_one_line(make_power: MakePower) -> None:
-    from tests.mqtt_lab import free_port
-
+def test_an_unreachable_broker_is_one_line(plug_power: MakePower) -> None:
     port = free_port()
-    power, _ = make_power(f"mqtt://127.0.0.1:{port}", "tasmota_x")
+    power, _ = plug_power(f"mqtt://127.0.0.1:{port}", "tasmota_x")
     with pytest.raises(
         DriverError, match=rf"cannot connect to the MQTT broker mqtt://127.0.0.1:{port}: Connection refused$"
     ):
         power.on()
 
 
-def test_a_broker_restart_between_calls_is_survived(broker: Broker, make_power: MakePower) -> None:
+def test_a_broker_restart_between_calls_is_survived(broker: Broker, plug_power: MakePower) -> None:
     plug = FakeTasmota(broker, "tasmota_restart")
-    power, _ = make_power(broker.url, "tasmota_restart")
+    power, _ = plug_power(broker.url, "tasmota_restart")
     power.on()
     broker.stop()
     broker.start()  # same port; the plug's client and ours both connect again
@@ -141,14 +131,6 @@ def test_a_broker_restart_between_calls_is_survived(broker: Broker, make_power: 
         ('broker: "mqtt://x", topic: t, relay: 0', "relay: must be at least 1, got 0"),
     ],
 )
-def test_bad_options_are_lab_errors(
-    tmp_path: Path, options: str, said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pytest_hil.cli.main import main
-
-    (tmp_path / "lab.yaml").write_text(
-        f"version: 1\nboards:\n  b1:\n    resources:\n      power: {{driver: tasmota-mqtt, {options}}}\n"
-    )
-    assert main(["check", str(tmp_path / "lab.yaml")]) == 1
-    err = capsys.readouterr().err
+def test_bad_options_are_lab_errors(tmp_path: Path, options: str, said: str) -> None:
+    err = power_option_errors(tmp_path, f"driver: tasmota-mqtt, {options}")
     assert err.startswith(f"{tmp_path / 'lab.yaml'}:5: boards.b1.resources.power.") and said in err

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,7 @@ from tests.usb_bus import BUS, Transfer, VirtualDevice, VirtualHub, VirtualSdWir
 MIB = 2**20
 
 
-@pytest.fixture(autouse=True)
-def bus() -> Iterator[None]:
-    BUS.reset()
-    yield
-    BUS.reset()
+pytestmark = pytest.mark.usefixtures("virtual_bus")
 
 
 def hub_power(make_board: Callable[[str], Board], options: str) -> tuple[UsbHubPower, Board]:

@@ -3,7 +3,7 @@ the answers read, the kernel's HID driver taken off the interface, and the failu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -12,12 +12,7 @@ from pytest_hil.board import Board
 from pytest_hil.errors import DriverError
 from tests.usb_bus import BUS, VirtualHub, VirtualYkush
 
-
-@pytest.fixture(autouse=True)
-def bus() -> Iterator[None]:
-    BUS.reset()
-    yield
-    BUS.reset()
+pytestmark = pytest.mark.usefixtures("virtual_bus")
 
 
 def ykush(make_board: Callable[[str], Board], options: str) -> tuple[YkushPower, Board]:
