@@ -205,3 +205,40 @@ def test_a_lab_host_with_another_pytest_hil_version_fails_fast(pytester: pytest.
         result = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--hil-dist: lab host labhost (*): pytest-hil 9.9.9 is installed there, 0.1.0 here"])
+
+
+def test_path_arguments_reach_lab_host_workers_relative_to_the_rootdir(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """`pytest --hil-dist tests/` as people type it: xdist maps path arguments for remote workers onto
+    rsync roots and ended in INTERNALERROR 'arg ... not relative to an rsync root'."""
+    need_sshd()
+    with running_sshd(tmp_path / "sshd") as sshd:
+        config = ssh_config(tmp_path, sshd, "127.0.0.1")
+        (pytester.path / "lab.yaml").write_text(lab_text(config, pytester.path))
+        suite = pytester.mkdir("suite")
+        (suite / "test_remote.py").write_text(TESTS.format(netns="", namespace_check=""))
+        (suite / "test_other.py").write_text(
+            "import pytest\n\n@pytest.mark.hil('where=there')\ndef test_not_selected(board):\n    pass\n"
+        )
+        by_folder = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--hil-dist", "suite", "-p", "no:cacheprovider")
+        by_node = pytester.runpytest_subprocess(
+            "--hil-lab=lab.yaml",
+            "--hil-dist",
+            f"{suite}/test_remote.py::test_on_the_lab_host",
+            "-p",
+            "no:cacheprovider",
+        )
+        outside = tmp_path / "elsewhere"
+        outside.mkdir()
+        (outside / "test_x.py").write_text(
+            "import pytest\n\n@pytest.mark.hil('where=there')\ndef test_x(board):\n    pass\n"
+        )
+        refused = pytester.runpytest_subprocess(
+            "--hil-lab=lab.yaml", "--hil-dist", f"--rootdir={pytester.path}", str(outside), "-p", "no:cacheprovider"
+        )
+    by_folder.assert_outcomes(passed=3)
+    by_node.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in by_folder.stdout.str() + by_folder.stderr.str()
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines([f"*--hil-dist: {outside} is outside the rootdir {pytester.path}*"])

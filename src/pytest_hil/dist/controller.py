@@ -15,6 +15,7 @@ import pytest
 from pytest_hil.console.log import file_tail
 from pytest_hil.dist.routes import Route, collect_routes
 from pytest_hil.dist.scheduler import HilScheduling
+from pytest_hil.dist.xdist_private import give_lab_hosts_rootdir_paths, outside_rootdir
 from pytest_hil.errors import LeaseTimeout
 from pytest_hil.paths import contained, folder_name_of
 from pytest_hil.plugin import junit
@@ -62,9 +63,24 @@ def start(config: pytest.Config, session: HilSession, max_boards: int | None) ->
         except LeaseTimeout as error:
             raise pytest.UsageError(f"--hil-dist: no board free for the selected tests: {error}") from None
     config.option.tx = [worker_spec(session, name) for name in held]
+    if any(spec.startswith("ssh=") for spec in config.option.tx):
+        lab_host_arguments(config)
     check_lab_hosts(config, session, held)
     config.option.dist = "load"
     config.pluginmanager.register(DistController(session, dict(enumerate(held)), routes), "hil-dist-controller")
+
+
+def lab_host_arguments(config: pytest.Config) -> None:
+    """Lab hosts run the tests from `remote.chdir`, a copy of the rootdir: path arguments inside the
+    rootdir reach their workers relative to it; one outside it is a usage error, before any worker."""
+    invoked_in, rootdir = config.invocation_params.dir, config.rootpath
+    outside = outside_rootdir(config.invocation_params.args, invoked_in, rootdir)
+    if outside:
+        raise pytest.UsageError(
+            f"--hil-dist: {outside[0]} is outside the rootdir {rootdir}: lab hosts run the tests from"
+            " remote.chdir, a copy of the rootdir; give paths inside it"
+        )
+    give_lab_hosts_rootdir_paths(invoked_in, rootdir)
 
 
 def worker_spec(session: HilSession, board: str) -> str:
