@@ -242,3 +242,57 @@ def test_path_arguments_reach_lab_host_workers_relative_to_the_rootdir(
     assert "INTERNALERROR" not in by_folder.stdout.str() + by_folder.stderr.str()
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines([f"*--hil-dist: {outside} is outside the rootdir {pytester.path}*"])
+
+
+PLAIN_LAB = """\
+version: 1
+remote: {python: python3, chdir: /srv/tests}
+boards:
+  sim-local:
+    labels: {family: sim, where: here}
+    resources:
+      power: {driver: sim-power, boot_time: 0.1}
+  sim-remote:
+    labels: {family: sim, where: there}
+    host: labhost
+    resources:
+      console: {driver: serial, port: /dev/ttyUSB-on-the-lab-host}
+"""
+
+
+def test_a_plain_run_never_drives_a_lab_hosts_board_from_here(pytester: pytest.Pytester) -> None:
+    """Without --hil-dist, a board with host: is not opened here (its /dev/ttyUSB0 is on the lab host):
+    tests other boards can serve use those; a test only it can serve stops the run, saying what to do."""
+    (pytester.path / "lab.yaml").write_text(PLAIN_LAB)
+    pytester.makepyfile(
+        test_either="""
+        import pytest
+
+        @pytest.mark.hil("family=sim")
+        def test_any_sim(board, power):
+            assert board.name == "sim-local"
+
+        @pytest.mark.hil("family=sim", each=True)
+        def test_each(board, power):
+            assert board.name == "sim-local"
+        """
+    )
+    pytester.runpytest_subprocess("--hil-lab=lab.yaml", "test_either.py").assert_outcomes(passed=2)
+    pytester.makepyfile(
+        test_there="""
+        import pytest
+
+        @pytest.mark.hil("where=there")
+        def test_on_the_lab_host(console):
+            console.sendline("uname")
+        """
+    )
+    result = pytester.runpytest_subprocess("--hil-lab=lab.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*pytest-hil: test_there.py::test_on_the_lab_host: only sim-remote (host: labhost) can serve it, attached to a lab host",
+        "*run with --hil-dist*",
+    ])  # fmt: skip
+    assert "ttyUSB" not in result.stdout.str() + result.stderr.str()  # never opened
+    collected = pytester.runpytest_subprocess("--hil-lab=lab.yaml", "--collect-only", "-q")
+    assert collected.ret == pytest.ExitCode.OK

@@ -34,6 +34,8 @@ SHIPPED_LOGS_LIMIT = 256 * 1024 * 1024
 class WorkerSupply(BoardSupply):
     """The board a --hil-dist worker was given by its controller, which holds the leases."""
 
+    serves_lab_host_boards = True  # a lab host's board gets its worker on that host
+
     def __init__(self, session: HilSession, board: str) -> None:
         self.session = session
         self.board = board

@@ -51,6 +51,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     session = hil_session(config)
     errors = []
+    remote_only: dict[str, list[str]] = {}  # lab-host boards -> tests no other board can serve
+    # a plain run never drives a lab host's boards from here (a --collect-only pass opens nothing)
+    here_only = session.active and not session.supply.serves_lab_host_boards and not config.getoption("collectonly")
     #: Items of one function with the same markers, fixtures and board share their needs and plan.
     worked_out: dict[tuple[object, ...], tuple[Needs, Plan | None]] = {}
     for item in items:
@@ -82,11 +85,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if unknown:
             errors.append(f"{item.nodeid}: hil marker names board {unknown[0]!r}, which {session.lab.path} lacks")
             continue
+        if here_only and plan.reason is None:
+            plan = _without_lab_host_boards(plan, session, item.nodeid, remote_only)
         item.stash[plan_key] = plan
         if plan.reason and not session.settings.strict:
             item.add_marker(pytest.mark.skip(reason=plan.reason))
+    if remote_only:
+        errors.append(_remote_only_error(remote_only, session))
     if errors:
         raise pytest.UsageError("\n".join(errors))
+
+
+def _without_lab_host_boards(plan: Plan, session: HilSession, nodeid: str, remote_only: dict[str, list[str]]) -> Plan:
+    """The plan with the boards attached to lab hosts left out; a test only they can serve is noted."""
+    hosted = {name for name, board in session.boards.items() if board.spec.host}
+    used = set(plan.roles.values()) if plan.roles is not None else set(plan.candidates)
+    if not used & hosted:
+        return plan
+    here = [name for name in plan.candidates if name not in hosted]
+    if plan.roles is None and here:
+        return replace(plan, candidates=tuple(here))
+    key = ", ".join(f"{name} (host: {session.boards[name].spec.host})" for name in sorted(used & hosted))
+    remote_only.setdefault(key, []).append(nodeid)
+    return plan
+
+
+def _remote_only_error(remote_only: dict[str, list[str]], session: HilSession) -> str:
+    lines = []
+    for boards, nodeids in remote_only.items():
+        shown = ", ".join(nodeids[:3]) + (f" and {len(nodeids) - 3} more" if len(nodeids) > 3 else "")
+        lines.append(f"pytest-hil: {shown}: only {boards} can serve it, attached to a lab host")
+    lines.append(
+        "pytest-hil: a plain run drives only the boards attached to this machine: run with --hil-dist (each"
+        " lab host's boards get their worker there), or deselect those tests (-k, or a --hil-select that"
+        " leaves them out)"
+    )
+    return "\n".join(lines)
 
 
 def _needs(node: Any, fixturenames: Sequence[str], session: HilSession) -> Needs:

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 class BoardSupply(ABC):
     """Gives each test the boards that serve it, and gives them up at the session's end."""
 
+    #: Whether this process may drive boards attached to a lab host (`host:`): only a process running
+    #: there may (a --hil-dist worker on its lab host); a plain run would open the lab host's device
+    #: paths on this machine.
+    serves_lab_host_boards: bool = False
+
     @abstractmethod
     def serving(self, item: pytest.Item, plan: Plan) -> dict[str, Board]:
         """Role -> board for `item` (one entry, "board", for a single-board test), ready for it; or
