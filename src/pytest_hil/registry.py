@@ -1,7 +1,7 @@
 """The drivers' plugin manager: entry points in, driver classes by kind out.
 
 A driver package names each of its kinds as an entry point of the `pytest_hil.drivers` group
-(`sim-power = "hil_drivers.sim"`), so a lab file imports only the packages whose kinds it uses. An
+(`sim-power = "hil_drivers.sim.power"`), so a lab file imports only the modules whose kinds it uses. An
 entry point named otherwise (a whole family: `my_pdu = "my_pdu.plugin"`) still works: it is imported
 when a lab names a kind no entry point declares, and by `hil drivers`.
 """
@@ -29,8 +29,28 @@ class DriverInfo:
 
     kind: str
     cls: type[Driver]
-    package: str
+    source: _Package
     interfaces: tuple[str, ...]
+
+    @property
+    def package(self) -> str:
+        """`name version` of the distribution that provides the kind."""
+        return str(self.source)
+
+
+class _Package:
+    """A driver package's `name version`, read from its distribution's metadata only when shown (reading
+    it costs milliseconds a lab load need not pay)."""
+
+    def __init__(self, entry_point: importlib.metadata.EntryPoint | None, name: str | None = None) -> None:
+        self.entry_point = entry_point
+        self.name = name
+
+    def __str__(self) -> str:
+        if self.name is None:
+            assert self.entry_point is not None
+            self.name = _package_of(self.entry_point)
+        return self.name
 
 
 class DriverRegistry:
@@ -40,7 +60,7 @@ class DriverRegistry:
     def __init__(self) -> None:
         self.plugins = pluggy.PluginManager("pytest_hil")
         self.plugins.add_hookspecs(driver_hookspecs)
-        self._packages: dict[int, str] = {}
+        self._packages: dict[int, _Package] = {}
         self._kinds: dict[str, DriverInfo] | None = None
         #: Entry points not imported yet, by name (a kind, or a family's name).
         self._pending: dict[str, importlib.metadata.EntryPoint] = {}
@@ -57,12 +77,12 @@ class DriverRegistry:
         self.add_entry_points(entry_points)
         self._import_pending(list(self._pending))
 
-    def register(self, plugin: ModuleType | object, package: str, name: str | None = None) -> None:
+    def register(self, plugin: ModuleType | object, package: str | _Package, name: str | None = None) -> None:
         """Register a module or object implementing `hil_drivers` (for tests and embedding)."""
         if self.plugins.is_registered(plugin):
             return
         self.plugins.register(plugin, name=name)
-        self._packages[id(plugin)] = package
+        self._packages[id(plugin)] = package if isinstance(package, _Package) else _Package(None, package)
         self._kinds = None
 
     def kinds(self) -> dict[str, DriverInfo]:
@@ -94,7 +114,7 @@ class DriverRegistry:
             entry_point = self._pending.pop(name, None)
             if entry_point is None:
                 continue
-            package = _package_of(entry_point)
+            package = _Package(entry_point)
             try:
                 module = entry_point.load()
             except Exception as error:
@@ -105,7 +125,7 @@ class DriverRegistry:
             for other, same in list(self._pending.items()):
                 if same.value == entry_point.value:
                     del self._pending[other]
-            self.register(module, package, name=f"{package}:{entry_point.value}")
+            self.register(module, package, name=f"{entry_point.value} ({entry_point.name})")
 
     def _registered(self) -> dict[str, DriverInfo]:
         if self._kinds is None:
@@ -115,7 +135,7 @@ class DriverRegistry:
     def _collect(self) -> dict[str, DriverInfo]:
         found: dict[str, DriverInfo] = {}
         for implementation in reversed(self.plugins.hook.hil_drivers.get_hookimpls()):
-            package = self._packages.get(id(implementation.plugin), "?")
+            package = self._packages.get(id(implementation.plugin), _Package(None, "?"))
             classes: Iterable[object] = implementation.function()  # type: ignore[assignment]
             for cls in classes:
                 kind = getattr(cls, "kind", None)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from hil_drivers.sim.hardware import attach, detach
+from pytest_hil import hookimpl
 from pytest_hil.console import StreamConsole
 from pytest_hil.console.byte_streams import FdStream
-from pytest_hil.interfaces import DriverContext
+from pytest_hil.interfaces import Driver, DriverContext
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,9 @@ class SimConsole(StreamConsole[SimConsoleOptions]):
             super().close()
         finally:
             detach(self.hardware)
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    """`SimConsole` alone: the entry point of its kind names this module."""
+    return [SimConsole]

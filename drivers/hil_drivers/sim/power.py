@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hil_drivers.sim.hardware import FirmwareSettings, attach, detach
+from pytest_hil import hookimpl
 from pytest_hil.errors import DriverError, DriverUnavailable
-from pytest_hil.interfaces import DriverContext, Power
+from pytest_hil.interfaces import Driver, DriverContext, Power
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,9 @@ def _require(context: DriverContext, options: SimPowerOptions) -> None:
         raise DriverUnavailable(
             f"{context}: the simulated board's options need {', '.join(missing)}: pip install 'pytest-hil[sim]'"
         )
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    """`SimPower` alone: the entry point of its kind names this module."""
+    return [SimPower]

@@ -3,12 +3,14 @@ with its host key pinned: the ssh driver's behaviour without a port or host key 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hil_drivers.sim.hardware import SimBoardHardware, attach, detach
 from hil_drivers.ssh.client import SshConnection, SshOptions, fingerprint
+from pytest_hil import hookimpl
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import DriverContext
+from pytest_hil.interfaces import Driver, DriverContext
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,9 @@ class SimSsh(SshConnection[SimSshOptions]):
     def close(self) -> None:
         super().close()
         detach(self.hardware)
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    """`SimSsh` alone: the entry point of its kind names this module."""
+    return [SimSsh]

@@ -3,12 +3,14 @@ boot log shows that image's name and sha256, so a test can prove the board runs 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hil_drivers.sim.hardware import attach, detach
+from pytest_hil import hookimpl
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import DriverContext, Storage
+from pytest_hil.interfaces import Driver, DriverContext, Storage
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,9 @@ class SimStorage(Storage[SimStorageOptions]):
     def close(self) -> None:
         self.hardware.medium = None
         detach(self.hardware)
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    """`SimStorage` alone: the entry point of its kind names this module."""
+    return [SimStorage]

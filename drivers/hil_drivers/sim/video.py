@@ -4,12 +4,14 @@ wrote to `$HIL_SCREEN`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hil_drivers.sim.hardware import SimBoardHardware, attach, detach
 from hil_drivers.video.snapshots import SnapshotVideo
-from pytest_hil.interfaces import DriverContext
+from pytest_hil import hookimpl
+from pytest_hil.interfaces import Driver, DriverContext
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -62,3 +64,9 @@ class SimVideo(SnapshotVideo[SimVideoOptions]):
 
     def close(self) -> None:
         detach(self.hardware)
+
+
+@hookimpl
+def hil_drivers() -> Sequence[type[Driver]]:
+    """`SimVideo` alone: the entry point of its kind names this module."""
+    return [SimVideo]

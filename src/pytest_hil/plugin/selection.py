@@ -54,7 +54,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     remote_only: dict[str, list[str]] = {}  # lab-host boards -> tests no other board can serve
     # a plain run never drives a lab host's boards from here (a --collect-only pass opens nothing)
     here_only = session.active and not session.supply.serves_lab_host_boards and not config.getoption("collectonly")
-    #: Items of one function with the same markers, fixtures and board share their needs and plan.
+    #: Items with the same markers, the same fixtures (by definition) and board share needs and plan:
+    #: a module of a thousand plain tests asking for `console` works them out once.
     worked_out: dict[tuple[object, ...], tuple[Needs, Plan | None]] = {}
     for item in items:
         if not session.active:  # markers stay inert: nothing to check them against (named selectors)
@@ -64,7 +65,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixturenames = tuple(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
         key = (
-            id(fixture_definitions(item)),
+            tuple(id(definitions[-1]) for definitions in fixture_definitions(item).values() if definitions),
             tuple(id(mark) for mark in item.iter_markers()),
             fixturenames,
             callspec.params.get(EACH_FIXTURE) if callspec is not None else None,
