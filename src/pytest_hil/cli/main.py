@@ -17,6 +17,7 @@ from pytest_hil.cli import (
     lab_commands,
     lease_commands,
     script_command,
+    shell_command,
     snapshot_command,
     web_command,
 )
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     flash_command.add_parser(verbs)
     snapshot_command.add_parser(verbs)
     script_command.add_parser(verbs)
+    shell_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
     web_command.add_parser(verbs)
     completion.add_parsers(verbs)
@@ -46,7 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `hil`; returns the exit status (0 ok, 1 a failure, 2 a usage mistake)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if "--" in words and "shell" in words[: words.index("--")]:
+        # `hil shell [BOARD] [options] -- COMMAND...`: what follows -- is the command, whole (argparse
+        # would hand its first word to the optional BOARD)
+        command = words[words.index("--") + 1 :]
+        words = words[: words.index("--")]
+    args = parser.parse_args(words)
+    if command is not None:
+        args.command = command
     with _masked_output():
         try:
             return int(args.run(args))

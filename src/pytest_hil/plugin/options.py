@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from pytest_hil.leases.handoff import BOARD_ENV
+
 LAB_ENV = "HIL_LAB"
 LEASE_URL_ENV = "HIL_LEASE_URL"
 #: The `pytest --help` group of every --hil-* option.
@@ -89,7 +91,11 @@ def read_settings(config: pytest.Config) -> Settings:
     return Settings(
         lab=lab,
         lab_origin=origin,
-        boards=tuple(config.getoption("hil_board") or config.getini("hil_board") or ()),
+        boards=tuple(
+            config.getoption("hil_board")
+            or config.getini("hil_board")
+            or [name for name in os.environ.get(BOARD_ENV, "").split(",") if name]
+        ),
         select=config.getoption("hil_select") or config.getini("hil_select") or None,
         strict=bool(config.getoption("hil_strict") or config.getini("hil_strict")),
         log_dir=Path(log_dir).absolute() if log_dir else None,

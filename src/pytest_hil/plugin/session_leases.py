@@ -11,6 +11,7 @@ import pytest
 
 from pytest_hil.errors import LeaseLost, LeaseTimeout
 from pytest_hil.leases import Grant, HeldLease, Holder, LeaseStore, Waiting, open_store
+from pytest_hil.leases.handoff import handed_lease
 from pytest_hil.plugin import junit
 from pytest_hil.plugin.terminal import say
 
@@ -27,17 +28,26 @@ class SessionLeases:
     held: dict[str, HeldLease] = field(default_factory=dict)
     #: Called with a board's name before the session releases it mid-run (to close its drivers).
     give_back: Callable[[str], None] = lambda board: None
+    #: Board -> the token of a lease another process holds for this session (`hil shell`): used, never
+    #: released here; its holder renews and ends it.
+    borrowed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(
         cls, config: pytest.Config, url: str | None, ttl: float, timeout: float | None, lab: str | None = None
     ) -> SessionLeases:
-        return cls(open_store(url, ttl, lab), config, timeout, ttl)
+        leases = cls(open_store(url, ttl, lab), config, timeout, ttl)
+        handed = handed_lease()
+        if handed is not None:  # run inside `hil shell`: its lease serves this session
+            board, token = handed
+            leases.borrowed[board] = token
+        return leases
 
     def hold(self, boards: Sequence[str], timeout: float | None = -1.0) -> None:
         """Lease every board of `boards` this session does not hold yet, all at once (waiting up to
         `timeout` seconds; the default: --hil-lease-timeout; 0: not at all, keeping what is held)."""
         timeout = self.timeout if timeout == -1.0 else timeout
+        self._borrow(boards)
         missing = [board for board in boards if board not in self.held]
         if missing and not self._take_now([[board] for board in missing], timeout):
             self._give_back_all()  # no hold-and-wait: see `_wait_for`
@@ -45,6 +55,7 @@ class SessionLeases:
 
     def hold_any(self, candidates: Sequence[str]) -> str:
         """A board of `candidates` this session holds, else the first of them that is free to lease."""
+        self._borrow(candidates)
         for board in candidates:
             if board in self.held:
                 return board
@@ -53,6 +64,15 @@ class SessionLeases:
             return taken[0]
         self._give_back_all()
         return self._wait_for([list(candidates)], self.timeout)[0]
+
+    def _borrow(self, boards: Sequence[str]) -> None:
+        """Hold the boards `hil shell` leased for this session under its token, while the store says
+        that lease holds (renewed here too; released by the shell)."""
+        for board in boards:
+            token = self.borrowed.get(board)
+            if token is not None and board not in self.held and self.store.holds(token, board):
+                say(self.config, f"pytest-hil: using {board} under the lease of the hil shell this session runs in")
+                self.held[board] = HeldLease(self.store, Grant(token, (board,), 0.0), self.ttl)
 
     def _take_now(self, slots: list[list[str]], timeout: float | None) -> tuple[str, ...]:
         """The boards, if free now; () if they must be waited for. With `timeout` 0 there is no
@@ -76,7 +96,9 @@ class SessionLeases:
             say(self.config, f"pytest-hil: giving {board} back while waiting (a session holds nothing while it waits)")
             self.give_back(board)
             lease = self.held.pop(board)
-            if board not in lease.lost:
+            if board in self.borrowed:
+                lease.stop.set()  # the shell's lease: not ours to end
+            elif board not in lease.lost:
                 lease.release("released", None, board)
 
     def _keep(self, grant: Grant) -> tuple[str, ...]:
@@ -113,7 +135,9 @@ class SessionLeases:
         for board, lease in list(self.held.items()):
             reason = broken.get(board)
             try:
-                if board not in lease.lost:
+                if board in self.borrowed:
+                    lease.stop.set()  # the shell's lease: it ends when the shell does
+                elif board not in lease.lost:
                     lease.release("broken" if reason else "released", reason, board)
             except Exception as error:
                 errors.append(error)
