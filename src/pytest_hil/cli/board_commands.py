@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_hil.board import Board
 from pytest_hil.cli.common import lab_path, load_or_report
+from pytest_hil.cli.lab_host import LabHost, on_this_host
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell, quote
@@ -81,6 +82,27 @@ def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress
             board.close()
 
 
+def lab_host_of(args: argparse.Namespace) -> LabHost | None:
+    """The lab host of the named board when it has `host:` (checked: reachable, the same pytest-hil,
+    the lab file there); None for a board attached here, or a lab or board that does not exist (the
+    local path says why)."""
+    lab = load_or_report(lab_path(args))
+    if lab is None or args.board not in lab.boards:
+        return None
+    name = lab.boards[args.board].host
+    if name is None or on_this_host(name):
+        return None
+    host = LabHost(lab, name)
+    host.check()
+    return host
+
+
+def on_lab_host(host: LabHost, board: str, arguments: list[str], tty: bool = False, quiet: bool = False) -> int:
+    """`hil ARGUMENTS` on the lab host, under this caller's lease of `board`; its exit status."""
+    with board_lease(host.lab, board) as token:
+        return host.hil(arguments, board, token, tty=tty, quiet=quiet)
+
+
 #: What a user of `hil` needs to know about simulated and QEMU boards.
 VIRTUAL = (
     "hil: note: {board} is a virtual board ({kind}): it runs inside the hil command that uses it and is off "
@@ -94,6 +116,14 @@ def run_command(args: argparse.Namespace) -> int:
     if not command:
         print("hil run: give the command after --, e.g. hil run BOARD -- uname -a", file=sys.stderr)
         return 2
+    try:
+        host = lab_host_of(args)
+        if host is not None:
+            timeout = ["--timeout", str(args.timeout)] if args.timeout else []
+            return on_lab_host(host, args.board, ["run", args.board, *timeout, "--", *command])
+    except HilError as error:
+        print(f"hil: {error}", file=sys.stderr)
+        return RUN_FAILED
     with open_board(args, args.log_dir) as board:
         if board is None:
             return 1
@@ -113,6 +143,14 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_power(args: argparse.Namespace) -> int:
+    try:
+        host = lab_host_of(args)
+        if host is not None:
+            arguments = ["power", args.board, args.action, "--off-time", str(args.off_time)]
+            return on_lab_host(host, args.board, arguments)
+    except HilError as error:
+        print(f"hil: {error}", file=sys.stderr)
+        return 1
     with open_board(args, None) as board:
         if board is None:
             return 1
@@ -140,6 +178,14 @@ def run_power(args: argparse.Namespace) -> int:
 
 
 def run_console(args: argparse.Namespace) -> int:
+    try:
+        host = lab_host_of(args)
+        if host is not None:  # ssh -t: the terminal (raw mode, window size) reaches the console there
+            arguments = ["console", args.board, *([args.resource] if args.resource else [])]
+            return on_lab_host(host, args.board, arguments, tty=sys.stdin.isatty())
+    except HilError as error:
+        print(f"hil: {error}", file=sys.stderr)
+        return 1
     with open_board(args, args.log_dir) as board:
         if board is None:
             return 1

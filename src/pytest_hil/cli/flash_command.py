@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_hil.cli.board_commands import open_board
+from pytest_hil.cli.board_commands import lab_host_of, open_board
+from pytest_hil.cli.lab_host import LabHost
+from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power, Storage
 from pytest_hil.progress import Progress
@@ -29,6 +31,18 @@ def add_parser(verbs: Any) -> None:
     flash.set_defaults(run=run_flash)
 
 
+def _flash_on_lab_host(args: argparse.Namespace, host: LabHost) -> int:
+    """The image goes to the lab host first (a progress bar), is flashed there, and is removed."""
+    options = [*(["--resource", args.resource] if args.resource else []), *(["--verify"] if args.verify else []),
+               *(["--boot"] if args.boot else [])]  # fmt: skip
+    with board_lease(host.lab, args.board) as token:
+        remote = host.upload(args.image, _stderr_progress())
+        try:
+            return host.hil(["flash", args.board, remote, *options], args.board, token)
+        finally:
+            host.remove(remote)
+
+
 def _stderr_progress() -> Progress:
     def write(text: str) -> None:
         sys.stderr.write(text)
@@ -40,6 +54,13 @@ def _stderr_progress() -> Progress:
 def run_flash(args: argparse.Namespace) -> int:
     if not args.image.is_file():
         print(f"hil: image {args.image} does not exist", file=sys.stderr)
+        return 1
+    try:
+        host = lab_host_of(args)
+        if host is not None:
+            return _flash_on_lab_host(args, host)
+    except HilError as error:
+        print(f"hil: {error}", file=sys.stderr)
         return 1
     with open_board(args, args.log_dir, _stderr_progress()) as board:
         if board is None:

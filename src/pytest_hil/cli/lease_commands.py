@@ -18,6 +18,7 @@ from pytest_hil.errors import HilError, LeaseTimeout, SelectorError
 from pytest_hil.lab import Lab, parse_selector
 from pytest_hil.lab_status import entry_json
 from pytest_hil.leases import HeldLease, Holder, LeaseInfo, LeaseStore, Waiting, open_store
+from pytest_hil.leases.handoff import handed_lease
 from pytest_hil.text import printable
 
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -73,15 +74,17 @@ def _until(when: float) -> str:
 
 
 @contextlib.contextmanager
-def board_lease(lab: Lab, board: str) -> Iterator[None]:
-    """Use `board` in a command: one of your `hil lease` leases, or leased for the command's length;
-    a board someone else holds is refused, naming the holder."""
+def board_lease(lab: Lab, board: str) -> Iterator[str]:
+    """Use `board` in a command: a lease handed to this process (`hil shell`, a caller on another
+    machine), one of your `hil lease` leases, or one taken for the command's length; a board someone
+    else holds is refused, naming the holder. Yields the lease's token."""
     url = tokens_key(lab)
     store = open_lab_store(lab)
     try:
-        mine = tokens(url).get(board)
+        handed = handed_lease()
+        mine = handed[1] if handed is not None and handed[0] == board else tokens(url).get(board)
         if mine is not None and store.token_of(board) == mine:
-            yield
+            yield mine
             return
         try:
             grant = store.acquire([[board]], Holder.this_process(), timeout=0)
@@ -94,7 +97,7 @@ def board_lease(lab: Lab, board: str) -> Iterator[None]:
             ) from None
         lease = HeldLease(store, grant, lab.leases.ttl)
         try:
-            yield
+            yield grant.token
         finally:
             lease.release()
     finally:

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_hil.cli.board_commands import VIRTUAL, open_board
+from pytest_hil.cli.board_commands import VIRTUAL, lab_host_of, open_board
+from pytest_hil.cli.lab_host import LabHost
+from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power, Video
 from pytest_hil.lab.model import ResourceSpec
@@ -57,6 +59,13 @@ def run_snapshot(args: argparse.Namespace) -> int:
     if output is not None and not Path(output).parent.is_dir():
         print(f"hil snapshot: {output}: its folder {Path(output).parent} does not exist", file=sys.stderr)
         return 1
+    try:
+        host = lab_host_of(args)
+        if host is not None:
+            return _snapshot_on_lab_host(args, host, resource, output)
+    except HilError as error:
+        print(f"hil: {error}", file=sys.stderr)
+        return 1
     with open_board(args, None) as board:
         if board is None:
             return 1
@@ -89,6 +98,22 @@ def run_snapshot(args: argparse.Namespace) -> int:
             return 1
         print(f"{board.name}.{name}: {frame.width}x{frame.height} frame saved to {target}")
         return 0
+
+
+def _snapshot_on_lab_host(args: argparse.Namespace, host: LabHost, resource: str | None, output: str | None) -> int:
+    """The frame is saved on the lab host, brought back here, and removed there."""
+    target = Path(output or f"{args.board}-{resource or 'video'}-{time.strftime('%Y%m%d-%H%M%S')}.png")
+    remote = host.temporary(target.name)
+    try:
+        arguments = ["snapshot", args.board, *([resource] if resource else []), remote]
+        with board_lease(host.lab, args.board) as token:
+            status = host.hil(arguments, args.board, token, quiet=True)
+        if status == 0:
+            host.download(remote, target)
+            print(f"{args.board}: frame from lab host {host.host} saved to {target}")
+        return status
+    finally:
+        host.remove(remote)
 
 
 def _format_of(path: Path) -> str:

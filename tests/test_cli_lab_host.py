@@ -1,0 +1,178 @@
+"""Board commands on a board attached to a lab host: `hil run`, `power`, `console`, `flash`, `snapshot`
+run there over SSH under the caller's lease. The lab host is a network namespace with its own sshd
+(loopback sshd where namespaces cannot be made); each bad lab host is one line, before any lease."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from pytest_hil.cli.main import main
+from pytest_hil.leases import LeaseStore, open_store
+from tests.sshd import running_sshd
+from tests.test_dist_remote import LAB_HOST, NAMESPACE, lab_host_namespace, need_sshd, ssh_config
+
+
+@dataclass
+class LabHostRig:
+    folder: Path  # the lab folder here, and remote.chdir there (one file system)
+    store: LeaseStore
+    netns: str  # this process's network namespace
+    in_namespace: bool
+
+
+def lab_text(config: Path, chdir: Path, python: str = sys.executable) -> str:
+    return f"""\
+version: 1
+name: remote-lab
+remote: {{python: {python}, chdir: {chdir}, ssh_config: {config}}}
+boards:
+  sim-remote:
+    host: labhost
+    resources:
+      power: {{driver: sim-power, boot_time: 0.1}}
+      console: {{driver: sim-console, timeout: 10}}
+      hdmi: {{driver: sim-video}}
+      storage: {{driver: block-storage, path: {chdir}/card.img}}
+    shell: {{username: root, prompt: 'root@sim-remote:\\S*# ', boot_timeout: 20}}
+"""
+
+
+@pytest.fixture
+def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabHostRig]:
+    need_sshd()
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    (folder / "card.img").write_bytes(bytes(1 << 20))
+    monkeypatch.chdir(folder)
+    url = f"sqlite://{tmp_path}/leases.db"
+    monkeypatch.setenv("HIL_LEASE_URL", url)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lab_host_namespace())
+            sshd = stack.enter_context(running_sshd(tmp_path / "sshd", LAB_HOST, ("ip", "netns", "exec", NAMESPACE)))
+            address, inside = LAB_HOST, True
+        except OSError:  # no namespaces here: the same path against sshd on loopback
+            sshd = stack.enter_context(running_sshd(tmp_path / "sshd"))
+            address, inside = "127.0.0.1", False
+        (folder / "lab.yaml").write_text(lab_text(ssh_config(tmp_path, sshd, address), folder))
+        with open_store(url, lab="remote-lab") as store:
+            yield LabHostRig(folder, store, os.readlink("/proc/self/ns/net"), inside)
+
+
+def hil(*args: str) -> int:
+    return main(["--lab", "lab.yaml", *args])
+
+
+def test_run_happens_on_the_lab_host_under_the_callers_lease(
+    rig: LabHostRig, capfd: pytest.CaptureFixture[str]
+) -> None:
+    status = hil("run", "sim-remote", "--", "sh", "-c", "echo ran there; exit 3")
+    out, _ = capfd.readouterr()
+    assert status == 3 and out == "ran there\n"
+    assert hil("run", "sim-remote", "--", "true") == 0
+    history = rig.store.history()
+    assert [(entry.board, entry.holder.pid) for entry in history] == [("sim-remote", os.getpid())] * 2  # the caller's
+
+
+def test_the_lab_host_runs_the_command_in_its_network_namespace(rig: LabHostRig, tmp_path: Path) -> None:
+    if not rig.in_namespace:
+        pytest.skip("network namespaces cannot be made here; the loopback run covers the rest")
+    probe = rig.folder / "probe.sh"
+    probe.write_text('#!/bin/sh\nreadlink /proc/self/ns/net > "$1"\n')
+    probe.chmod(0o755)
+    from pytest_hil.cli.lab_host import LabHost
+    from pytest_hil.lab import load_lab
+
+    host = LabHost(load_lab(rig.folder / "lab.yaml"), "labhost")
+    import subprocess
+
+    subprocess.run(host.ssh(f"./probe.sh {tmp_path}/seen"), check=True)
+    assert (tmp_path / "seen").read_text().strip() != rig.netns
+
+
+def test_power_flash_and_snapshot_on_the_lab_host(
+    rig: LabHostRig, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert hil("power", "sim-remote", "status") == 0
+    assert capfd.readouterr().out == "sim-remote: off\n"
+    image = tmp_path / "firmware.img"
+    image.write_bytes(bytes(range(256)) * 1024)
+    assert hil("flash", "sim-remote", str(image), "--resource", "storage", "--verify") == 0
+    out, _ = capfd.readouterr()
+    assert "sim-remote: flashed firmware.img" in out  # (its progress bar shows after a second: not for 256 KiB)
+    assert (rig.folder / "card.img").read_bytes()[: len(image.read_bytes())] == image.read_bytes()
+    assert not list(Path("/tmp").glob("hil-upload-*/firmware.img"))  # removed after the flash
+    assert hil("snapshot", "sim-remote", "hdmi", str(tmp_path / "frame.png")) == 0
+    assert capfd.readouterr().out == f"sim-remote: frame from lab host labhost saved to {tmp_path / 'frame.png'}\n"
+    from PIL import Image
+
+    with Image.open(tmp_path / "frame.png") as frame:
+        assert frame.size == (640, 480)
+    assert rig.store.holders() == {} and len(rig.store.history()) == 3
+
+
+def test_console_passes_the_terminal_through(rig: LabHostRig) -> None:
+    child = pexpect.spawn(
+        sys.executable, ["-m", "pytest_hil.cli.main", "--lab", "lab.yaml", "console", "sim-remote"],
+        cwd=str(rig.folder), encoding="utf-8", timeout=30, dimensions=(40, 120),
+    )  # fmt: skip
+    child.expect_exact("hil: console sim-remote.console; Ctrl-] then q leaves")
+    child.expect("login:")
+    child.sendline("root")
+    child.expect(r"root@sim-remote:\S*# ")
+    child.sendline("echo typed-$((40 + 2))")
+    child.expect_exact("typed-42")
+    child.send("\x1dq")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert rig.store.holders() == {}
+
+
+def fake_python(tmp_path: Path, version: str | None) -> Path:
+    """A python for the lab host whose pytest-hil is missing or of another version."""
+    site = tmp_path / "fake-site"
+    site.mkdir()
+    if version is not None:
+        (site / f"pytest_hil-{version}.dist-info").mkdir()
+        (site / f"pytest_hil-{version}.dist-info" / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: pytest-hil\nVersion: {version}\n"
+        )
+    python = tmp_path / "other-python"
+    python.write_text(f'#!/bin/sh\nexec env -i PYTHONPATH={site} {sys.executable} -S "$@"\n')
+    python.chmod(0o755)
+    return python
+
+
+@pytest.mark.parametrize("case", ["unreachable", "no pytest-hil", "another version", "no lab file"])
+def test_a_lab_host_that_cannot_serve_is_one_line_before_any_lease(
+    rig: LabHostRig, tmp_path: Path, capfd: pytest.CaptureFixture[str], case: str
+) -> None:
+    text = (rig.folder / "lab.yaml").read_text()
+    if case == "unreachable":
+        text = text.replace("ssh_config: ", "ssh_config: /nonexistent-")
+        said = "hil: lab host labhost cannot be reached over SSH: "
+    elif case == "no pytest-hil":
+        text = text.replace(f"python: {sys.executable}", f"python: {fake_python(tmp_path, None)}")
+        said = f"hil: lab host labhost: pytest-hil is not installed for {tmp_path / 'other-python'}"
+    elif case == "another version":
+        text = text.replace(f"python: {sys.executable}", f"python: {fake_python(tmp_path, '9.9.9')}")
+        said = "hil: lab host labhost has pytest-hil 9.9.9, this machine "
+    else:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        text = text.replace(f"chdir: {rig.folder}", f"chdir: {empty}")
+        said = f"hil: lab host labhost: no lab file lab.yaml in {empty}"
+    (rig.folder / "lab.yaml").write_text(text)
+    assert hil("power", "sim-remote", "on") == 1
+    err = capfd.readouterr().err
+    assert err.startswith(said) and err.count("\n") == 1, err
+    assert rig.store.history() == [] and rig.store.holders() == {}  # nothing was leased
