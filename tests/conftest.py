@@ -207,6 +207,7 @@ def postgres_url(postgres: Cluster) -> str:
 def _private_lease_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test leases boards in a store of its own, never in the user's state folder."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HIL_LIVE_DIR", str(tmp_path / "live"))  # consoles to follow: this test's own
     monkeypatch.delenv("HIL_LEASE_URL", raising=False)
 
 

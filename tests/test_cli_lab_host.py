@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,3 +177,29 @@ def test_a_lab_host_that_cannot_serve_is_one_line_before_any_lease(
     err = capfd.readouterr().err
     assert err.startswith(said) and err.count("\n") == 1, err
     assert rig.store.history() == [] and rig.store.holders() == {}  # nothing was leased
+
+
+def test_watch_follows_a_console_held_on_the_lab_host(rig: LabHostRig) -> None:
+    import signal
+    import subprocess
+
+    from tests.test_console_watch import read_until
+
+    ticks = "for i in $(seq 1 25); do echo tick $i; sleep 0.3; done"  # long enough to be joined
+
+    hil_here = [sys.executable, "-m", "pytest_hil.cli.main", "--lab", "lab.yaml"]
+    holder = subprocess.Popen([*hil_here, "run", "--log-dir", "logs", "sim-remote", "--", ticks], cwd=rig.folder,
+                              stdout=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while "sim-remote" not in rig.store.holders():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    watcher = subprocess.Popen([*hil_here, "console", "--watch", "sim-remote"], cwd=rig.folder,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    said = read_until(watcher.stderr, "Ctrl-C ends")
+    assert f"pid {holder.pid} since" in said  # the caller's lease, seen from the lab host
+    read_until(watcher.stdout, "tick 25")
+    assert holder.wait(timeout=60) == 0
+    watcher.send_signal(signal.SIGINT)
+    watcher.wait(timeout=10)
+    assert [entry.holder.pid for entry in rig.store.history()] == [holder.pid]  # the follower leased nothing

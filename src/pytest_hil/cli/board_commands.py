@@ -9,21 +9,24 @@ import select
 import sys
 import termios
 import threading
+import time
 import tty
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pytest_hil.board import Board
-from pytest_hil.cli.common import lab_path, load_or_report
+from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store
 from pytest_hil.cli.lab_host import LabHost, on_this_host
 from pytest_hil.cli.lease_commands import board_lease
+from pytest_hil.console import live
 from pytest_hil.console.log import BoardLogs
 from pytest_hil.console.shell import console_shell, quote
 from pytest_hil.console.stream_console import StreamConsole
 from pytest_hil.errors import HilError
 from pytest_hil.interfaces import Power
 from pytest_hil.lab.model import ResourceSpec
+from pytest_hil.leases import LeaseStore
 from pytest_hil.progress import SILENT, Progress
 
 #: Ctrl-] starts an escape: then `q` leaves, Ctrl-] sends a Ctrl-] to the board.
@@ -39,6 +42,9 @@ def add_parsers(verbs: Any) -> None:
     console.add_argument("board")
     console.add_argument("resource", nargs="?", help="console resource (default: the board's shell console)")
     console.add_argument("--log-dir", default="hil-logs", help="where the session log goes (default: hil-logs)")
+    console.add_argument(
+        "--watch", action="store_true", help="follow the console read-only while someone else holds the board"
+    )
     console.set_defaults(run=run_console)
     run = verbs.add_parser("run", help="run a command through the board's shell; its exit code is hil's")
     run.add_argument("board")
@@ -119,8 +125,9 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         host = lab_host_of(args)
         if host is not None:
-            timeout = ["--timeout", str(args.timeout)] if args.timeout else []
-            return on_lab_host(host, args.board, ["run", args.board, *timeout, "--", *command])
+            options = ["--timeout", str(args.timeout)] if args.timeout else []
+            options += ["--log-dir", args.log_dir] if args.log_dir else []  # on the lab host, under remote.chdir
+            return on_lab_host(host, args.board, ["run", *options, args.board, "--", *command])
     except HilError as error:
         print(f"hil: {error}", file=sys.stderr)
         return RUN_FAILED
@@ -180,12 +187,16 @@ def run_power(args: argparse.Namespace) -> int:
 def run_console(args: argparse.Namespace) -> int:
     try:
         host = lab_host_of(args)
+        if host is not None and args.watch:  # the log is on the lab host: follow it there, unleased
+            return host.follow(args.board, args.resource)
         if host is not None:  # ssh -t: the terminal (raw mode, window size) reaches the console there
-            arguments = ["console", args.board, *([args.resource] if args.resource else [])]
+            arguments = ["console", "--log-dir", args.log_dir, args.board, *([args.resource] if args.resource else [])]
             return on_lab_host(host, args.board, arguments, tty=sys.stdin.isatty())
     except HilError as error:
         print(f"hil: {error}", file=sys.stderr)
         return 1
+    if args.watch:
+        return watch_console(args)
     with open_board(args, args.log_dir) as board:
         if board is None:
             return 1
@@ -204,6 +215,78 @@ def run_console(args: argparse.Namespace) -> int:
             power.on()
         print(f"hil: console {board.name}.{name}; Ctrl-] then q leaves\r", file=sys.stderr)
         return interact(console)
+
+
+def watch_console(args: argparse.Namespace, stdout: int = 1) -> int:
+    """Follow the log of the console a session is writing: no lease, no input; Ctrl-C ends it."""
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        return 1
+    spec = lab.boards.get(args.board)
+    if spec is None:
+        print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
+        return 1
+    name = args.resource or spec.shell_console()
+    if name is None or name not in spec.resources:
+        print(f"hil: board {spec.name} has no console {name or ''!r}: name one", file=sys.stderr)
+        return 1
+    with open_lab_store(lab) as store:
+        follower = Follower(f"{spec.name}.{name}", stdout)
+        holder = _held_by(store, spec.name)
+        print(f"hil: watching {spec.name}.{name} read-only ({holder}); Ctrl-C ends", file=sys.stderr, flush=True)
+        looked = time.monotonic()
+        while True:
+            follower.step()
+            if time.monotonic() - looked > HOLDER_EVERY:
+                looked = time.monotonic()
+                now = _held_by(store, spec.name)
+                if now != holder:
+                    holder = now
+                    print(f"\r\nhil: {spec.name} is now {holder}", file=sys.stderr, flush=True)
+            time.sleep(FOLLOW_EVERY)
+
+
+#: Seconds between looks at the log being followed (lines show within this), and at who holds the board.
+FOLLOW_EVERY, HOLDER_EVERY = 0.05, 2.0
+
+
+def _held_by(store: LeaseStore, board: str) -> str:
+    info = store.holders().get(board)
+    if info is None:
+        return "not held"
+    return f"held by {info.holder} since {time.strftime('%H:%M:%S', time.localtime(info.since))}"
+
+
+class Follower:
+    """Copies what is added to a console's live log to `out`; moves to a new session's log when the
+    console's link points elsewhere (the last lines of the log it starts on are shown first)."""
+
+    def __init__(self, name: str, out: int, tail: int = 4096) -> None:
+        self.link = live.link_path(name)
+        self.out = out
+        self.tail = tail
+        self.target: str | None = None
+        self.file: Any = None
+
+    def step(self) -> None:
+        try:
+            target = os.readlink(self.link)
+        except OSError:
+            target = None
+        if target != self.target:
+            if self.file is not None:
+                self.file.close()
+                self.file = None
+            self.target = target
+            if target is not None:
+                with contextlib.suppress(OSError):
+                    self.file = open(target, "rb")  # noqa: SIM115 - kept open while it is followed
+                    size = os.fstat(self.file.fileno()).st_size
+                    self.file.seek(max(size - self.tail, 0))
+        if self.file is not None:
+            data = self.file.read()
+            if data:
+                os.write(self.out, data)
 
 
 def interact(console: StreamConsole, stdin: int = 0, stdout: int = 1) -> int:

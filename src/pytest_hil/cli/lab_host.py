@@ -111,6 +111,15 @@ class LabHost:
             sys.stdout.write(done.stdout)
         return done.returncode
 
+    def follow(self, board: str, resource: str | None) -> int:
+        """`hil console --watch` on the lab host (where the log is): no lease, no input."""
+        settings = f"{HERE_ENV}={shlex.quote(self.host)}"
+        if os.environ.get("HIL_LEASE_URL"):
+            settings += f" HIL_LEASE_URL={shlex.quote(os.environ['HIL_LEASE_URL'])}"
+        words = ["--lab", self.lab_argument, "console", "--watch", board, *([resource] if resource else [])]
+        line = f"env {settings} {shlex.quote(self.python)} -m pytest_hil.cli.main " + " ".join(map(shlex.quote, words))
+        return subprocess.call(self.ssh(line), stdin=subprocess.DEVNULL)
+
     def upload(self, local: Path, progress: Progress) -> str:
         """Copy `local` into a new folder on the lab host (its bytes through the SSH's stdin, with a
         progress bar); the remote path."""

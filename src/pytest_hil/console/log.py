@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from pytest_hil.console import live
 from pytest_hil.secrets import MASK, MIN_LENGTH, masked_parts
 
 RECENT = 64 * 1024
@@ -128,6 +129,8 @@ class ConsoleLog:
         self.failed = failed
         self.lock = threading.Lock()
         self.session = _LogFile(session_dir / f"{name}.log", timestamps, failed, fresh) if session_dir else None
+        if self.session is not None and self.session.file is not None:
+            live.publish(name, self.session.path)  # `hil console --watch` follows it
         self.test: _LogFile | None = None
         #: Where the running test's log goes; the file is made with its first byte (most tests of a
         #: quiet console then cost no folder and no file: filesystem metadata is the plugin's main cost).
@@ -205,6 +208,7 @@ class ConsoleLog:
             self._write(self.masker.flush())
             if self.session is not None:
                 self.session.close()
+                live.withdraw(self.name, self.session.path)
                 self.session = None
 
 
