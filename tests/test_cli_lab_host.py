@@ -42,6 +42,7 @@ boards:
       console: {{driver: sim-console, timeout: 10}}
       hdmi: {{driver: sim-video}}
       storage: {{driver: block-storage, path: {chdir}/card.img}}
+      ssh: {{driver: ssh, host: 127.0.0.1, insecure_host_key: true}}   # as the lab host reaches the board
     shell: {{username: root, prompt: 'root@sim-remote:\\S*# ', boot_timeout: 20}}
 """
 
@@ -203,3 +204,58 @@ def test_watch_follows_a_console_held_on_the_lab_host(rig: LabHostRig) -> None:
     watcher.send_signal(signal.SIGINT)
     watcher.wait(timeout=10)
     assert [entry.holder.pid for entry in rig.store.history()] == [holder.pid]  # the follower leased nothing
+
+
+ECHO = """
+import os, socket, sys, threading
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+def serve(client):
+    client.sendall(("netns " + os.readlink("/proc/self/ns/net") + "\\n").encode())
+    while data := client.recv(4096):
+        client.sendall(data)
+    client.close()
+while True:
+    client, _ = server.accept()
+    threading.Thread(target=serve, args=(client,), daemon=True).start()
+"""
+
+
+def test_forward_reaches_a_port_of_the_board_through_the_lab_host(rig: LabHostRig) -> None:
+    import socket
+    import subprocess
+
+    from pytest_hil.leases import Holder
+    from tests.test_console_watch import read_until
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    prefix = ["ip", "netns", "exec", NAMESPACE] if rig.in_namespace else []
+    service = subprocess.Popen([*prefix, sys.executable, "-c", ECHO, str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert service.stdout is not None and service.stdout.readline() == "ready\n"
+        forward = subprocess.Popen(
+            [sys.executable, "-m", "pytest_hil.cli.main", "--lab", "lab.yaml", "forward", "sim-remote", str(port)],
+            cwd=rig.folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        said = read_until(forward.stdout, "Ctrl-C ends")
+        assert f"-> 127.0.0.1:{port} of sim-remote through lab host labhost" in said
+        local = said.split("hil forward: ", 1)[1].split(" ->")[0]
+        host, local_port = local.rsplit(":", 1)
+        for message in (b"first", b"second"):  # several connections
+            with socket.create_connection((host, int(local_port)), timeout=10) as connection:
+                greeting = connection.makefile("rb").readline().decode()
+                connection.sendall(message)
+                assert connection.recv(100) == message
+            if rig.in_namespace:
+                assert greeting.split()[1] != rig.netns  # the service answered from the lab host's side
+        rig.store.force_release("sim-remote", "the tunnel must go", Holder("eve", "ops", 1))
+        assert forward.wait(timeout=20) == 1
+        assert (
+            forward.stderr is not None
+            and "lease on board sim-remote ended: the tunnel is closed" in forward.stderr.read().decode()
+        )
+    finally:
+        service.kill()
+        service.wait()

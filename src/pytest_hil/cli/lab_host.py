@@ -65,12 +65,17 @@ class LabHost:
                 f" at the same relative path under {self.chdir}, and {lab.path} is outside {Path.cwd()}"
             )
 
-    def ssh(self, remote_command: str, tty: bool = False) -> list[str]:
-        """The ssh command line running `remote_command` (a shell line) in remote.chdir."""
+    def ssh_options(self, tty: bool = False) -> list[str]:
+        """ssh and its options for this lab host, before the host name: no password prompts, no escape
+        character (a console's bytes pass as they are), the lab file's ssh_config."""
         argv = ["ssh", "-o", "BatchMode=yes", "-e", "none", "-t" if tty else "-T"]
         if self.lab.remote.ssh_config is not None:
             argv += ["-F", str(self.lab.remote.ssh_config)]
-        return [*argv, self.host, f"cd {shlex.quote(self.chdir)} && {remote_command}"]
+        return argv
+
+    def ssh(self, remote_command: str, tty: bool = False) -> list[str]:
+        """The ssh command line running `remote_command` (a shell line) in remote.chdir."""
+        return [*self.ssh_options(tty), self.host, f"cd {shlex.quote(self.chdir)} && {remote_command}"]
 
     def check(self) -> None:
         """One line for each way the lab host cannot run the command; nothing is leased before it."""

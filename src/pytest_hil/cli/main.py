@@ -14,6 +14,7 @@ from pytest_hil.cli import (
     completion,
     drivers_command,
     flash_command,
+    forward_command,
     lab_commands,
     lease_commands,
     script_command,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot_command.add_parser(verbs)
     script_command.add_parser(verbs)
     shell_command.add_parser(verbs)
+    forward_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
     web_command.add_parser(verbs)
     completion.add_parsers(verbs)
