@@ -42,6 +42,7 @@ boards:
       console: {{driver: sim-console, timeout: 10}}
       hdmi: {{driver: sim-video}}
       storage: {{driver: block-storage, path: {chdir}/card.img}}
+      sd: {{driver: sim-storage}}
       ssh: {{driver: ssh, host: 127.0.0.1, insecure_host_key: true}}   # as the lab host reaches the board
     shell: {{username: root, prompt: 'root@sim-remote:\\S*# ', boot_timeout: 20}}
 """
@@ -79,7 +80,9 @@ def test_run_happens_on_the_lab_host_under_the_callers_lease(
     status = hil("run", "sim-remote", "--", "sh", "-c", "echo ran there; exit 3")
     out, _ = capfd.readouterr()
     assert status == 3 and out == "ran there\n"
-    assert hil("run", "sim-remote", "--", "true") == 0
+    assert hil("run", "sim-remote", "--", "readlink", "/proc/self/ns/net") == 0
+    where = capfd.readouterr().out.strip()
+    assert where.startswith("net:[") and (where != rig.netns) == rig.in_namespace  # ran on the lab host
     history = rig.store.history()
     assert [(entry.board, entry.holder.pid) for entry in history] == [("sim-remote", os.getpid())] * 2  # the caller's
 
@@ -111,6 +114,8 @@ def test_power_flash_and_snapshot_on_the_lab_host(
     out, _ = capfd.readouterr()
     assert "sim-remote: flashed firmware.img" in out  # (its progress bar shows after a second: not for 256 KiB)
     assert (rig.folder / "card.img").read_bytes()[: len(image.read_bytes())] == image.read_bytes()
+    assert hil("flash", "sim-remote", str(image), "--resource", "sd", "--verify") == 0  # the sim board's card
+    assert "sim-remote: flashed firmware.img in " in capfd.readouterr().out
     assert not list(Path("/tmp").glob("hil-upload-*/firmware.img"))  # removed after the flash
     assert hil("snapshot", "sim-remote", "hdmi", str(tmp_path / "frame.png")) == 0
     assert capfd.readouterr().out == f"sim-remote: frame from lab host labhost saved to {tmp_path / 'frame.png'}\n"
@@ -118,7 +123,7 @@ def test_power_flash_and_snapshot_on_the_lab_host(
 
     with Image.open(tmp_path / "frame.png") as frame:
         assert frame.size == (640, 480)
-    assert rig.store.holders() == {} and len(rig.store.history()) == 3
+    assert rig.store.holders() == {} and len(rig.store.history()) == 4
 
 
 def test_console_passes_the_terminal_through(rig: LabHostRig) -> None:
@@ -259,3 +264,34 @@ def test_forward_reaches_a_port_of_the_board_through_the_lab_host(rig: LabHostRi
     finally:
         service.kill()
         service.wait()
+
+
+def test_hil_shell_runs_pytest_on_the_lab_hosts_board(rig: LabHostRig) -> None:
+    """The whole CI job: lease through hil shell, pytest --hil-dist inside runs the test on the lab
+    host under that lease, the lease ends with the shell."""
+    import subprocess
+
+    pytest.importorskip("xdist")
+    (rig.folder / "test_there.py").write_text(
+        "import os\nimport pytest\n\n@pytest.mark.hil('family=remote')\n"
+        "def test_on_the_board(board, power):\n    power.on()\n    assert board.name == 'sim-remote'\n"
+        f"    assert (os.readlink('/proc/self/ns/net') != {rig.netns!r}) == {rig.in_namespace}\n"
+    )
+    text = (
+        (rig.folder / "lab.yaml")
+        .read_text()
+        .replace("    host: labhost\n", "    host: labhost\n    labels: {family: remote}\n")
+    )
+    (rig.folder / "lab.yaml").write_text(text)
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "pytest_hil.cli.main", "--lab", "lab.yaml", "shell", "--select", "family=remote", "--",
+         sys.executable, "-m", "pytest", "--hil-dist", "-p", "no:cacheprovider", "--hil-lease-timeout=10", "-rs",
+         "test_there.py"],
+        cwd=rig.folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    out, err = shell.communicate(timeout=180)
+    assert shell.returncode == 0, out[-3000:] + err[-2000:]
+    assert "1 passed" in out, out[-1500:]
+    # one lease, the shell's: the controller of --hil-dist ran its worker under it
+    assert [(entry.board, entry.holder.pid) for entry in rig.store.history()] == [("sim-remote", shell.pid)]
+    assert rig.store.holders() == {}

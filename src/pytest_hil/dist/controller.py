@@ -64,15 +64,17 @@ def start(config: pytest.Config, session: HilSession, max_boards: int | None) ->
             raise pytest.UsageError(f"--hil-dist: no board free for the selected tests: {error}") from None
     config.option.tx = [worker_spec(session, name) for name in held]
     if any(spec.startswith("ssh=") for spec in config.option.tx):
-        lab_host_arguments(config)
+        lab_host_arguments(config, session)
     check_lab_hosts(config, session, held)
     config.option.dist = "load"
     config.pluginmanager.register(DistController(session, dict(enumerate(held)), routes), "hil-dist-controller")
 
 
-def lab_host_arguments(config: pytest.Config) -> None:
+def lab_host_arguments(config: pytest.Config, session: HilSession) -> None:
     """Lab hosts run the tests from `remote.chdir`, a copy of the rootdir: path arguments inside the
-    rootdir reach their workers relative to it; one outside it is a usage error, before any worker."""
+    rootdir reach their workers relative to it; one outside it is a usage error, before any worker.
+    A lab file named by the environment (`hil shell` sets HIL_LAB) reaches them as `--hil-lab`: a lab
+    host's worker gets the arguments, not this environment."""
     invoked_in, rootdir = config.invocation_params.dir, config.rootpath
     outside = outside_rootdir(config.invocation_params.args, invoked_in, rootdir)
     if outside:
@@ -80,7 +82,14 @@ def lab_host_arguments(config: pytest.Config) -> None:
             f"--hil-dist: {outside[0]} is outside the rootdir {rootdir}: lab hosts run the tests from"
             " remote.chdir, a copy of the rootdir; give paths inside it"
         )
-    give_lab_hosts_rootdir_paths(invoked_in, rootdir)
+    extra = []
+    lab = session.settings.lab
+    if lab is not None and session.settings.lab_origin.startswith("environment"):
+        path = (invoked_in / lab).resolve()
+        if not path.is_relative_to(rootdir.resolve()):
+            raise pytest.UsageError(f"--hil-dist: the lab file {lab} is outside the rootdir {rootdir}")
+        extra.append(f"--hil-lab={path.relative_to(rootdir.resolve()).as_posix()}")
+    give_lab_hosts_rootdir_paths(invoked_in, rootdir, extra)
 
 
 def worker_spec(session: HilSession, board: str) -> str:

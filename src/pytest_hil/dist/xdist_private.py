@@ -35,8 +35,9 @@ def outside_rootdir(arguments: Sequence[str], invoked_in: Path, rootdir: Path) -
     return [arg for arg in arguments if (path := _path_of(arg, invoked_in)) is not None and not path.is_relative_to(root)]
 
 
-def give_lab_hosts_rootdir_paths(invoked_in: Path, rootdir: Path) -> None:
-    """From now on, remote workers get each path argument relative to the rootdir (their `chdir`)."""
+def give_lab_hosts_rootdir_paths(invoked_in: Path, rootdir: Path, extra: Sequence[str] = ()) -> None:
+    """From now on, remote workers get each path argument relative to the rootdir (their `chdir`),
+    and `extra` arguments after them."""
     import xdist.workermanage
 
     root = rootdir.resolve()
@@ -51,6 +52,6 @@ def give_lab_hosts_rootdir_paths(invoked_in: Path, rootdir: Path) -> None:
             relative = path.relative_to(root).as_posix() if path != root else "."
             rest = argument.split(NODE, 1)[1:]
             result.append(NODE.join([relative, *rest]))
-        return result
+        return [*result, *extra]
 
     xdist.workermanage.make_reltoroot = relative_to_rootdir
