@@ -36,7 +36,7 @@ class Board:
         self.progress = progress
         self.lock = threading.Lock()
         self._drivers: dict[str, Driver] = {}
-        self._creating = threading.Lock()
+        self._creating = threading.RLock()  # a driver's options may name resources it creates in turn
 
     @property
     def name(self) -> str:
@@ -118,7 +118,9 @@ class Board:
         return errors
 
     def _create(self, spec: ResourceSpec) -> Driver:
-        context = DriverContext(self.name, spec.name, self.lab_dir, dict(self.labels), self.logs, self.progress)
+        context = DriverContext(
+            self.name, spec.name, self.lab_dir, dict(self.labels), self.logs, self.progress, lookup=self.resource
+        )
         try:
             return spec.driver(spec.options, context)
         except HilError:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import abc
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from pytest_hil.closing import Closing
 from pytest_hil.progress import SILENT, Progress
@@ -29,6 +29,10 @@ class NoOptions:
     """The schema of a driver that takes no options."""
 
 
+#: A driver class, as typed lookups (`context.resource`, `board.get`) return it.
+DriverT = TypeVar("DriverT", bound="Driver[Any]")
+
+
 @dataclass(frozen=True)
 class DriverContext:
     """Where a driver instance sits: its board, resource name, the lab file's folder, the board's logs,
@@ -40,9 +44,23 @@ class DriverContext:
     labels: dict[str, str]
     logs: BoardLogs
     progress: Progress = field(default=SILENT, compare=False)
+    #: The board's drivers by resource name (the board's own, created on first use): how a driver
+    #: reaches the resources its options name.
+    lookup: Callable[[str], Driver] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"board {self.board}, resource {self.resource}"
+
+    def referenced(self, name: str, interface: Callable[..., DriverT]) -> DriverT:
+        """The driver of the board's resource `name` (one an option of this driver names), as an
+        `interface`: the same instance every user of that resource gets."""
+        if self.lookup is None:
+            raise LookupError(f"{self}: resource {name}: this driver was made outside a board")
+        driver = self.lookup(name)
+        if not (isinstance(interface, type) and isinstance(driver, interface)):
+            wanted = getattr(interface, "__name__", repr(interface))
+            raise TypeError(f"board {self.board}, resource {name} ({driver.kind}) is not a {wanted}")
+        return cast(DriverT, driver)  # checked just above
 
 
 #: A driver's options type; `Power` alone means `Power[Any]` (a default type checkers know from

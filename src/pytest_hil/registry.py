@@ -85,6 +85,13 @@ class DriverRegistry:
         self._packages[id(plugin)] = package if isinstance(package, _Package) else _Package(None, package)
         self._kinds = None
 
+    def unregister(self, plugin: ModuleType | object) -> None:
+        """Forget a plugin `register` added (tests that lend drivers for a while)."""
+        if self.plugins.is_registered(plugin):
+            self.plugins.unregister(plugin)
+            self._packages.pop(id(plugin), None)
+            self._kinds = None
+
     def kinds(self) -> dict[str, DriverInfo]:
         """Every kind of every known package (importing them all), sorted by name."""
         self._import_pending(list(self._pending))

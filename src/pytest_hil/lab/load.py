@@ -285,7 +285,35 @@ class _Checker:
             resource = self._resource(name, body, (*path, name))
             if resource is not None:
                 resources[name] = resource
+        self._references(resources, path)
         return resources
+
+    def _references(self, resources: dict[str, ResourceSpec], path: KeyPath) -> None:
+        """Options naming another resource of the board (`{driver: uboot, console: vm}`): it exists,
+        offers the interface the option needs, and no chain of references comes back to where it began."""
+        edges: dict[str, list[str]] = {}
+        for spec in resources.values():
+            if not dataclasses.is_dataclass(spec.options):
+                continue
+            for item in dataclasses.fields(spec.options):
+                wanted = item.metadata.get("resource")
+                target = getattr(spec.options, item.name)
+                if wanted is None or target is None:
+                    continue
+                where = (*path, spec.name, item.name)
+                other = resources.get(str(target))
+                if other is None:
+                    known = ", ".join(name for name in resources if name != spec.name) or "none"
+                    self.report(where, f"no resource called {target!r} on this board (it has: {known})")
+                elif isinstance(wanted, str) and wanted not in other.interfaces:
+                    offers = ", ".join(other.interfaces) or "none"
+                    self.report(where, f"{target!r} is a {other.kind} resource ({offers}), not a {wanted}")
+                else:
+                    edges.setdefault(spec.name, []).append(str(target))
+        for start in edges:
+            cycle = _cycle_from(start, edges)
+            if cycle is not None and cycle[0] == min(cycle[:-1]):  # each circle said once
+                self.report((*path, start), "resource references go round in a circle: " + " -> ".join(cycle))
 
     def _resource(self, name: str, body: Any, path: KeyPath) -> ResourceSpec | None:
         if isinstance(body, list):
@@ -385,6 +413,25 @@ def _collect_secrets(value: Any, path: KeyPath, found: dict[str, KeyPath]) -> No
     elif isinstance(value, dict):
         for key, item in value.items():
             _collect_secrets(item, (*path, str(key)), found)
+
+
+def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
+    """A chain of references from `start` back to it (`[a, b, a]`), if there is one."""
+    trail = [start]
+
+    def walk(node: str) -> list[str] | None:
+        for following in edges.get(node, []):
+            if following == start:
+                return [*trail, start]
+            if following not in trail:
+                trail.append(following)
+                found = walk(following)
+                if found is not None:
+                    return found
+                trail.pop()
+        return None
+
+    return walk(start)
 
 
 def _kind(value: Any) -> str:
