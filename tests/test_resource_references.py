@@ -59,6 +59,7 @@ def _lent_drivers() -> Iterator[None]:
     yield
     default_registry().unregister(lent)
 
+
 LAB = """\
 version: 1
 boards:
