@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
@@ -356,6 +356,58 @@ class Scripts(Driver[OptionsT]):
         return functools.partial(self.call, name)
 
 
+@dataclass(frozen=True)
+class DhcpInfo:
+    """What a bootloader's DHCP gave the board."""
+
+    ip: str
+    gateway: str | None
+    netmask: str | None
+    server: str | None
+
+    @property
+    def cidr(self) -> str:
+        """`10.0.2.15/24`: the address with the netmask's prefix length."""
+        if not self.netmask:
+            return self.ip
+        prefix = sum(bin(int(part)).count("1") for part in self.netmask.split("."))
+        return f"{self.ip}/{prefix}"
+
+
+class Bootloader(Driver[OptionsT]):
+    """A board's bootloader prompt (U-Boot): stop the boot there, run commands, set its environment."""
+
+    @abc.abstractmethod
+    def reboot_to_console(self, timeout: float | None = None) -> None:
+        """Reset the board (power cycle) and stop it at the bootloader's prompt."""
+
+    @abc.abstractmethod
+    def run(self, cmd: str, timeout: float = 60) -> str:
+        """Run `cmd` at the prompt; its output only."""
+
+    @abc.abstractmethod
+    def run_check(self, cmd: str, timeout: float = 60) -> str:
+        """As `run`; a command that fails (`$?` not 0) raises, with the command and its output."""
+
+    @abc.abstractmethod
+    def env_get(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def env_set(self, name: str, value: str | None) -> None:
+        """Set `name` (None: remove it)."""
+
+    def env_set_many(self, values: Mapping[str, str | None]) -> None:
+        for name, value in values.items():
+            self.env_set(name, value)
+
+    @abc.abstractmethod
+    def dhcp(self, timeout: float = 60) -> DhcpInfo: ...
+
+    @abc.abstractmethod
+    def boot(self, command: str | None = None) -> None:
+        """Leave the bootloader (its default boot, or `command`)."""
+
+
 class Flasher(Driver[OptionsT]):
     """Programs a microcontroller's flash through a debug probe or its bootloader."""
 
@@ -384,6 +436,7 @@ INTERFACES: dict[str, type[Driver]] = {
     "ssh": Ssh,
     "scripts": Scripts,
     "flasher": Flasher,
+    "bootloader": Bootloader,
 }
 
 

@@ -41,6 +41,9 @@ HOSTFWD = re.compile(r"^(tcp|udp):(?P<address>[^:]*):(?P<host_port>\d+)-[^:]*:(?
 class QemuOptions:
     arch: str = field(default="x86_64", metadata={"help": "qemu-system-<arch> to run"})
     kernel: Path | None = field(default=None, metadata={"help": "kernel image (-kernel)"})
+    bios: Path | None = field(
+        default=None, metadata={"help": "firmware (-bios), e.g. U-Boot: /usr/lib/u-boot/qemu-x86/u-boot.rom"}
+    )
     initrd: Path | None = field(default=None, metadata={"help": "initial ramdisk (-initrd)"})
     append: str = field(default="console=ttyS0", metadata={"help": "kernel command line (-append)"})
     machine: str | None = field(default=None, metadata={"help": "machine type (-M)"})
@@ -52,6 +55,10 @@ class QemuOptions:
     )
     nic_model: str | None = field(
         default=None, metadata={"help": "network card with hostfwd, e.g. virtio-net-pci (default: QEMU's choice)"}
+    )
+    network: bool = field(
+        default=False,
+        metadata={"help": "a network card on QEMU's user network (DHCP; the host's loopback is 10.0.2.2)"},
     )
     extra_args: list[str] = field(default_factory=list, metadata={"help": "more QEMU arguments, as given"})
     accel: str = field(default="tcg", metadata={"help": "accelerator (-accel); tcg works everywhere"})
@@ -84,7 +91,7 @@ class Qemu(StreamConsole[QemuOptions], Power[QemuOptions]):
         if self.binary is None:
             package = PACKAGES.get(options.arch, "the QEMU package for this architecture")
             raise DriverUnavailable(f"{context}: {binary} is not installed (Debian: apt-get install {package})")
-        for setting in ("kernel", "initrd"):
+        for setting in ("kernel", "initrd", "bios"):
             path = getattr(options, setting)
             if path is not None and not path.is_file():
                 raise DriverError(f"{context}: {setting}: {path} does not exist")
@@ -168,15 +175,17 @@ class Qemu(StreamConsole[QemuOptions], Power[QemuOptions]):
             args += ["-M", options.machine]
         if options.cpu:
             args += ["-cpu", options.cpu]
+        if options.bios:
+            args += ["-bios", str(options.bios)]
         if options.kernel:
             args += ["-kernel", str(options.kernel), "-append", options.append]
         if options.initrd:
             args += ["-initrd", str(options.initrd)]
         for index, disk in enumerate(options.disk):
             args += ["-drive", f"file={_qemu_option_value(disk)},if=virtio,format=raw,index={index}"]
-        if options.hostfwd:
+        if options.hostfwd or options.network:
             model = [f"model={options.nic_model}"] if options.nic_model else []
-            args += ["-nic", "user," + ",".join(model + [f"hostfwd={rule}" for rule in options.hostfwd])]
+            args += ["-nic", ",".join(["user", *model, *(f"hostfwd={rule}" for rule in options.hostfwd)])]
         else:
             args += ["-nic", "none"]
         args += ["-serial", f"unix:{self.folder / 'serial.sock'},server=on,wait=off"]
