@@ -46,6 +46,8 @@ class Uboot(Bootloader[UbootOptions]):
         super().__init__(options, context)
         self.console = context.referenced(options.console, Console)
         self.power = context.referenced(options.power, Power) if options.power else None
+        #: The prompt at the start of a line: output may hold it (`crc32` prints "==> 8d702a16").
+        self.prompt = re.compile(r"(?:\A|[\r\n])" + re.escape(options.prompt))
 
     def _failed(self, what: str) -> DriverError:
         log = self.context.logs.logs.get(self.options.console)
@@ -61,7 +63,7 @@ class Uboot(Bootloader[UbootOptions]):
             self.power.off()
             self.power.on()
         try:
-            self.console.expect_exact([AUTOBOOT, self.options.prompt], timeout=limit)
+            self.console.expect([re.compile(re.escape(AUTOBOOT)), self.prompt], timeout=limit)
         except (ConsoleTimeout, ConsoleClosed):
             wanted = f"{AUTOBOOT!r} or the prompt {self.options.prompt!r}"
             raise self._failed(f"no U-Boot ({wanted}) within {limit:g} s") from None
@@ -73,13 +75,13 @@ class Uboot(Bootloader[UbootOptions]):
         while True:
             self.console.send(self.options.interrupt)
             try:
-                self.console.expect_exact(self.options.prompt, timeout=0.5)
+                self.console.expect(self.prompt, timeout=0.5)
                 break
             except ConsoleTimeout:
                 if time.monotonic() > deadline:
                     raise self._failed(f"U-Boot did not stop at its prompt {self.options.prompt!r}") from None
         self.console.sendline("")  # a clean line: whatever the interrupt typed is gone
-        self.console.expect_exact(self.options.prompt, timeout=5)
+        self.console.expect(self.prompt, timeout=5)
 
     def run(self, cmd: str, timeout: float = 60) -> str:
         """Run `cmd` at the prompt; what it printed (not its echo, not the prompt)."""
@@ -87,7 +89,7 @@ class Uboot(Bootloader[UbootOptions]):
             raise ValueError("run() takes one command line")
         self.console.sendline(cmd)
         try:
-            self.console.expect_exact(self.options.prompt, timeout=timeout)
+            self.console.expect(self.prompt, timeout=timeout)
         except (ConsoleTimeout, ConsoleClosed):
             raise self._failed(f"U-Boot command {cmd!r} did not finish within {timeout:g} s") from None
         text = self.console.before.replace("\r\n", "\n").replace("\r", "\n")
