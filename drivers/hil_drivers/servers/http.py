@@ -8,10 +8,7 @@ a line in the board's console logs.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from hil_drivers.servers.folder import ServedFolder
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Driver, DriverContext
 
@@ -44,17 +42,13 @@ class HttpServer(Driver[HttpServerOptions]):
 
     def __init__(self, options: HttpServerOptions, context: DriverContext) -> None:
         super().__init__(options, context)
-        self._made_root: str | None = None
+        self.folder = ServedFolder(options.root, context, "http")
         self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
     @property
     def root(self) -> Path:
-        if self.options.root is not None:
-            return self.options.root
-        if self._made_root is None:
-            self._made_root = tempfile.mkdtemp(prefix=f"hil-http-{self.context.board}-")
-        return Path(self._made_root)
+        return self.folder.path
 
     @property
     def address(self) -> str:
@@ -65,21 +59,8 @@ class HttpServer(Driver[HttpServerOptions]):
     def put(self, path: str | Path, name: str | None = None) -> str:
         """Serve the file at `path` as `name` (default: its own name); its URL."""
         source = Path(path)
-        if not source.is_file():
-            raise DriverError(f"{self.context}: put: {source} is not a file")
-        name = name or source.name
-        target = (self.root / name).resolve()
-        if not target.is_relative_to(self.root.resolve()) or name.startswith("/"):
-            raise DriverError(f"{self.context}: put: {name!r} would land outside {self.root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target != source.resolve():
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            try:
-                os.link(source, target)  # no copy of a large image where the file system allows
-            except OSError:
-                shutil.copyfile(source, target)
-        return f"{self.address}/{quote(name)}"
+        placed = self.folder.place(source, name or source.name)
+        return f"{self.address}/{quote(placed)}"
 
     def _start(self) -> ThreadingHTTPServer:
         with self.lock:
@@ -104,8 +85,7 @@ class HttpServer(Driver[HttpServerOptions]):
         if server is not None:
             server.shutdown()
             server.server_close()
-        if self._made_root is not None:
-            shutil.rmtree(self._made_root, ignore_errors=True)
+        self.folder.remove()
 
 
 def _handler(driver: HttpServer, root: Path) -> type[BaseHTTPRequestHandler]:

@@ -11,17 +11,16 @@ the board's console logs.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import socket
 import struct
-import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from hil_drivers.servers.folder import ServedFolder
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import Driver, DriverContext
 
@@ -50,18 +49,14 @@ class TftpServer(Driver[TftpServerOptions]):
 
     def __init__(self, options: TftpServerOptions, context: DriverContext) -> None:
         super().__init__(options, context)
-        self._made_root: str | None = None
+        self.folder = ServedFolder(options.root, context, "tftp")
         self.sock: socket.socket | None = None
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
     @property
     def root(self) -> Path:
-        if self.options.root is not None:
-            return self.options.root
-        if self._made_root is None:
-            self._made_root = tempfile.mkdtemp(prefix=f"hil-tftp-{self.context.board}-")
-        return Path(self._made_root)
+        return self.folder.path
 
     @property
     def address(self) -> str:
@@ -77,22 +72,9 @@ class TftpServer(Driver[TftpServerOptions]):
     def put(self, path: str | Path, name: str | None = None) -> str:
         """Serve the file at `path` as `name` (default: its own name); the name to ask for."""
         source = Path(path)
-        if not source.is_file():
-            raise DriverError(f"{self.context}: put: {source} is not a file")
-        name = (name or source.name).lstrip("/")
-        target = (self.root / name).resolve()
-        if not target.is_relative_to(self.root.resolve()):
-            raise DriverError(f"{self.context}: put: {name!r} would land outside {self.root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target != source.resolve():
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
+        placed = self.folder.place(source, name or source.name)
         self._start()
-        return name
+        return placed
 
     def _start(self) -> socket.socket:
         with self.lock:
@@ -197,14 +179,7 @@ class TftpServer(Driver[TftpServerOptions]):
         """Send `packet` until ACK `expected` comes back (retries); False if it never does."""
         for _ in range(self.options.retries + 1):
             sock.send(packet)
-            deadline = time.monotonic() + timeout
-            while (remaining := deadline - time.monotonic()) > 0:
-                sock.settimeout(remaining)
-                try:
-                    answer = sock.recv(65536)
-                except (TimeoutError, ConnectionRefusedError):
-                    break
-                opcode, number = _ack(answer)
+            for opcode, number in _answers(sock, timeout):
                 if opcode == ERROR:
                     return False
                 if opcode == ACK and number == expected:
@@ -226,15 +201,8 @@ class TftpServer(Driver[TftpServerOptions]):
                 source.seek((number - 1) * block_size)
                 data = source.read(block_size)
                 sock.send(struct.pack("!HH", DATA, number & 0xFFFF) + data)
-            deadline = time.monotonic() + timeout
             progressed = False
-            while (remaining := deadline - time.monotonic()) > 0:
-                sock.settimeout(remaining)
-                try:
-                    answer = sock.recv(65536)
-                except (TimeoutError, ConnectionRefusedError):
-                    break
-                opcode, number = _ack(answer)
+            for opcode, number in _answers(sock, timeout):
                 if opcode == ERROR:
                     return False
                 if opcode != ACK:
@@ -262,8 +230,19 @@ class TftpServer(Driver[TftpServerOptions]):
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
-        if self._made_root is not None:
-            shutil.rmtree(self._made_root, ignore_errors=True)
+        self.folder.remove()
+
+
+def _answers(sock: socket.socket, timeout: float) -> Iterator[tuple[int, int]]:
+    """(opcode, block number) of each packet the client sends within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        try:
+            answer = sock.recv(65536)
+        except (TimeoutError, ConnectionRefusedError):
+            return
+        yield _ack(answer)
 
 
 def _ack(packet: bytes) -> tuple[int, int]:

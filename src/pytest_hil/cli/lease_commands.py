@@ -104,28 +104,36 @@ def board_lease(lab: Lab, board: str) -> Iterator[str]:
         store.close()
 
 
-def run_lease(args: argparse.Namespace) -> int:
-    lab = load_or_report(lab_path(args))
-    if lab is None:
-        return 1
+def wanted_boards(args: argparse.Namespace, lab: Lab, verb: str) -> list[str] | int:
+    """The boards a `BOARD | --select SELECTOR` command may take, or its exit status after saying why
+    there are none (2: a usage mistake)."""
     if bool(args.board) == bool(args.select):
-        print("hil lease: name a BOARD or give --select SELECTOR", file=sys.stderr)
+        print(f"hil {verb}: name a BOARD or give --select SELECTOR", file=sys.stderr)
         return 2
     if args.board:
         if args.board not in lab.boards:
             print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
             return 1
-        candidates = [args.board]
-    else:
-        try:
-            selector = parse_selector(args.select, lab.selectors)
-        except SelectorError as error:
-            print(f"hil lease: --select: {error}", file=sys.stderr)
-            return 2
-        candidates = [name for name, spec in lab.boards.items() if selector.matches(spec.labels)]
-        if not candidates:
-            print(f"hil lease: no board matches {args.select}", file=sys.stderr)
-            return 1
+        return [args.board]
+    try:
+        selector = parse_selector(args.select, lab.selectors)
+    except SelectorError as error:
+        print(f"hil {verb}: --select: {error}", file=sys.stderr)
+        return 2
+    candidates = [name for name, spec in lab.boards.items() if selector.matches(spec.labels)]
+    if not candidates:
+        print(f"hil {verb}: no board matches {args.select}", file=sys.stderr)
+        return 1
+    return candidates
+
+
+def run_lease(args: argparse.Namespace) -> int:
+    lab = load_or_report(lab_path(args))
+    if lab is None:
+        return 1
+    candidates = wanted_boards(args, lab, "lease")
+    if isinstance(candidates, int):
+        return candidates
     url = tokens_key(lab)
     check_writable()  # a lease whose token could not be kept could only be ended by force
     store = open_lab_store(lab)

@@ -20,9 +20,8 @@ from types import FrameType
 from typing import Any
 
 from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store
-from pytest_hil.cli.lease_commands import duration
-from pytest_hil.errors import LeaseLost, LeaseTimeout, SelectorError
-from pytest_hil.lab import parse_selector
+from pytest_hil.cli.lease_commands import duration, wanted_boards
+from pytest_hil.errors import LeaseLost, LeaseTimeout
 from pytest_hil.leases import HeldLease, Holder, Waiting
 from pytest_hil.leases.handoff import hand_over
 
@@ -50,24 +49,9 @@ def run_shell(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    if bool(args.board) == bool(args.select):
-        print("hil shell: name a BOARD or give --select SELECTOR", file=sys.stderr)
-        return 2
-    if args.board:
-        if args.board not in lab.boards:
-            print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
-            return 1
-        candidates = [args.board]
-    else:
-        try:
-            selector = parse_selector(args.select, lab.selectors)
-        except SelectorError as error:
-            print(f"hil shell: --select: {error}", file=sys.stderr)
-            return 2
-        candidates = [name for name, spec in lab.boards.items() if selector.matches(spec.labels)]
-        if not candidates:
-            print(f"hil shell: no board matches {args.select}", file=sys.stderr)
-            return 1
+    candidates = wanted_boards(args, lab, "shell")
+    if isinstance(candidates, int):
+        return candidates
     store = open_lab_store(lab)
 
     def tell(waiting: Waiting) -> None:

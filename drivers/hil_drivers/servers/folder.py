@@ -1,0 +1,55 @@
+"""What the file servers share: a folder to serve (the lab file's, or one of the session's own, removed
+at the end) and `put`, which places a file in it without ever landing outside."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pytest_hil.errors import DriverError
+from pytest_hil.interfaces import DriverContext
+
+
+class ServedFolder:
+    """The folder a server serves from; files placed with `place`."""
+
+    def __init__(self, configured: Path | None, context: DriverContext, kind: str) -> None:
+        self.configured = configured
+        self.context = context
+        self.kind = kind
+        self._made: str | None = None
+
+    @property
+    def path(self) -> Path:
+        if self.configured is not None:
+            return self.configured
+        if self._made is None:
+            self._made = tempfile.mkdtemp(prefix=f"hil-{self.kind}-{self.context.board}-")
+        return Path(self._made)
+
+    def place(self, source: Path, name: str) -> str:
+        """Put `source` in the folder as `name` (a hard link where the file system allows, else a copy);
+        the name, relative to the folder."""
+        if not source.is_file():
+            raise DriverError(f"{self.context}: put: {source} is not a file")
+        name = name.lstrip("/")
+        target = (self.path / name).resolve()
+        if not target.is_relative_to(self.path.resolve()):
+            raise DriverError(f"{self.context}: put: {name!r} would land outside {self.path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target != source.resolve():
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            try:
+                os.link(source, target)  # no copy of a large image
+            except OSError:
+                shutil.copyfile(source, target)
+        return name
+
+    def remove(self) -> None:
+        """Remove the session's own folder (a configured one stays)."""
+        if self._made is not None:
+            shutil.rmtree(self._made, ignore_errors=True)
