@@ -86,3 +86,24 @@ def test_the_hardware_lab_example_passes_hil_check(
     assert main(["boards", str(EXAMPLES / "lab-hardware.yaml"), "--json"]) == 0
     listing = capsys.readouterr().out
     assert "placeholder" not in listing and "raspberry-lab" not in listing  # secrets, even defaults, masked
+
+
+def test_the_bootloader_example_network_boots_through_u_boot(
+    pytester: pytest.Pytester, qemu_kernel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """U-Boot in QEMU: prompt, environment, DHCP, and (as root: TFTP port 69) the kernel and initramfs
+    fetched from this machine and booted to a shell."""
+    if not Path("/usr/lib/u-boot/qemu-x86/u-boot.rom").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("u-boot-qemu is missing (.ci/stand-ins installs it)")
+        pytest.skip("needs u-boot-qemu")
+    shutil.copytree(EXAMPLES / "bootloader", pytester.path / "bootloader", ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setenv("HIL_QEMU_KERNEL", str(qemu_kernel))
+    result = pytester.runpytest_subprocess(
+        "--hil-lab=bootloader/lab.yaml", "bootloader", "-p", "no:cacheprovider", "-rs"
+    )
+    if os.geteuid() == 0:
+        result.assert_outcomes(passed=4)
+    else:
+        result.assert_outcomes(passed=3, skipped=1)
+        result.stdout.fnmatch_lines(["*U-Boot only asks TFTP port 69: run as root*"])

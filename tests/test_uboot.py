@@ -88,3 +88,33 @@ def test_a_u_boot_that_never_shows_its_prompt_names_the_last_console_lines(
     text = str(failure.value)
     assert "U-Boot did not stop at its prompt 'hil> '" in text and "the console's last lines:" in text
     assert "=>" in text  # what it showed instead
+
+
+def test_hil_uboot_runs_one_command_or_hands_over_the_prompt(
+    write_lab: Callable[..., Path], uboot_rom: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import sys
+
+    import pexpect
+
+    from pytest_hil.cli.main import main
+
+    monkeypatch.setenv("HIL_LEASE_URL", f"sqlite://{tmp_path}/leases.db")
+    lab = write_lab(
+        "version: 1\nboards:\n  b:\n    resources:\n"
+        f"      vm: {{driver: qemu, arch: i386, bios: {uboot_rom}, memory: 256M, timeout: 30}}\n"
+        "      boot: {driver: uboot, console: vm, power: vm}\n"
+    )
+    assert main(["--lab", str(lab), "uboot", "b", "--", "echo", "from", "u-boot"]) == 0
+    assert capfd.readouterr().out == "from u-boot\n"
+    assert main(["--lab", str(lab), "uboot", "b", "--", "itest", "1", "==", "2"]) == 1
+    child = pexpect.spawn(sys.executable, ["-m", "pytest_hil.cli.main", "--lab", str(lab), "uboot", "b"],
+                          encoding="utf-8", timeout=60)  # fmt: skip
+    child.expect_exact("b at its U-Boot prompt; Ctrl-] then q leaves")
+    child.sendline("setenv v hil; echo got-$v")  # the output, not the echo of what was typed
+    child.expect_exact("got-hil")
+    child.send("\x1dq")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -20,6 +20,7 @@ from pytest_hil.cli import (
     script_command,
     shell_command,
     snapshot_command,
+    uboot_command,
     web_command,
 )
 from pytest_hil.errors import HilError
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     script_command.add_parser(verbs)
     shell_command.add_parser(verbs)
     forward_command.add_parser(verbs)
+    uboot_command.add_parser(verbs)
     lease_commands.add_parsers(verbs)
     web_command.add_parser(verbs)
     completion.add_parsers(verbs)
