@@ -11,9 +11,10 @@ import pytest
 from pytest_hil import Board
 from pytest_hil.interfaces import Power
 
-# The QEMU example has a lab of its own: pytest --hil-lab=conftest_examples/qemu/lab.yaml conftest_examples/qemu
+# The QEMU and bootloader examples have labs of their own: pytest --hil-lab=conftest_examples/qemu/lab.yaml
+# conftest_examples/qemu (and bootloader/ likewise)
 # The flash-once recipe needs an image: see flash_once/conftest.py.
-collect_ignore = ["qemu", "flash_once"]
+collect_ignore = ["qemu", "flash_once", "bootloader"]
 
 
 def pytest_hil_board_acquired(board: Board, config: pytest.Config) -> None:
