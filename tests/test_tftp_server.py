@@ -173,3 +173,50 @@ def test_u_boot_fetches_a_kernel_with_tftpboot(
     assert f"Bytes transferred = {size}" in output
     crc = uboot.run_check("crc32 0x3000000 ${filesize}")
     assert f"==> {zlib.crc32(qemu_kernel.read_bytes()):08x}" in crc
+
+
+def test_a_linux_board_fetches_with_busybox_tftp_and_wget(tmp_path: Path, qemu_kernel: Path) -> None:
+    """The third client: busybox's tftp inside the QEMU board's Linux (and its wget from the
+    http-server), through QEMU's user network, which maps 10.0.2.2 to this machine's loopback."""
+    import hashlib
+
+    from hil_drivers.qemu.initramfs import build_initramfs
+    from hil_drivers.servers.http import HttpServer
+    from pytest_hil.console.shell import console_shell
+    from pytest_hil.lab import load_lab
+
+    version = qemu_kernel.name.removeprefix("vmlinuz-")
+    initrd = build_initramfs(
+        tmp_path / "initramfs.cpio.gz", password="pw", modules=["virtio_pci", "virtio_net"],
+        modules_dir=qemu_kernel.parent.parent / "lib" / "modules" / version, network=True,
+    )  # fmt: skip
+    (tmp_path / "lab.yaml").write_text(f"""
+version: 1
+boards:
+  linux:
+    resources:
+      vm: {{driver: qemu, kernel: "{qemu_kernel}", initrd: "{initrd}", append: "console=ttyS0 quiet",
+           network: true, nic_model: virtio-net-pci, timeout: 60}}
+      files: {{driver: tftp-server, host: 127.0.0.1, port: 0}}
+      web: {{driver: http-server, host: 127.0.0.1}}
+    shell: {{console: vm, username: root, password: pw, prompt: 'root@hil-qemu:\\S*# ', boot_timeout: 90}}
+""")  # fmt: skip
+    lab = load_lab(tmp_path / "lab.yaml")
+    image = tmp_path / "image.bin"
+    image.write_bytes(payload(1_500_000))
+    digest = hashlib.sha256(image.read_bytes()).hexdigest()
+    with Board(lab.boards["linux"], tmp_path) as board:
+        files = board.resource("files")
+        web = board.resource("web")
+        assert isinstance(files, TftpServer) and isinstance(web, HttpServer)
+        name = files.put(image)
+        url = web.put(image).replace("127.0.0.1", "10.0.2.2")  # the board's view of this machine
+        with console_shell(board) as shell:
+            shell.connect()  # powers the board on and logs in
+            got = shell.run(
+                f"tftp -g -b 1468 -r {name} -l /tmp/t 10.0.2.2 {files.port} && sha256sum /tmp/t", timeout=120
+            )
+            assert got.exit_code == 0 and got.stdout.split()[0] == digest, got.stdout
+            fetched = shell.run(f"wget -q -O - {url} | sha256sum", timeout=120)
+            assert fetched.stdout.split()[0] == digest, fetched.stdout
+    assert any("image.bin: 1500000 bytes in" in note for note in board.logs.notes)

@@ -108,10 +108,10 @@ class LabHost:
             environment["HIL_LEASE_URL"] = os.environ["HIL_LEASE_URL"]
         settings = " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items())
         words = " ".join(shlex.quote(word) for word in ["--lab", self.lab_argument, *arguments])
-        line = f"env {settings} {shlex.quote(self.python)} -m pytest_hil.cli.main {words}"
+        line = f"exec env {settings} {shlex.quote(self.python)} -m pytest_hil.cli.main {words}"
         if not quiet:
             return subprocess.call(self.ssh(line, tty=tty))
-        done = subprocess.run(self.ssh(line), stdout=subprocess.PIPE, text=True)
+        done = subprocess.run(self.ssh(line), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         if done.returncode != 0:
             sys.stdout.write(done.stdout)
         return done.returncode
@@ -122,7 +122,9 @@ class LabHost:
         if os.environ.get("HIL_LEASE_URL"):
             settings += f" HIL_LEASE_URL={shlex.quote(os.environ['HIL_LEASE_URL'])}"
         words = ["--lab", self.lab_argument, "console", "--watch", board, *([resource] if resource else [])]
-        line = f"env {settings} {shlex.quote(self.python)} -m pytest_hil.cli.main " + " ".join(map(shlex.quote, words))
+        line = f"exec env {settings} {shlex.quote(self.python)} -m pytest_hil.cli.main " + " ".join(
+            map(shlex.quote, words)
+        )
         return subprocess.call(self.ssh(line), stdin=subprocess.DEVNULL)
 
     def upload(self, local: Path, progress: Progress) -> str:
@@ -150,7 +152,9 @@ class LabHost:
     def download(self, remote: str, local: Path) -> None:
         """Copy the lab host's file `remote` to `local`."""
         with local.open("wb") as target:
-            done = subprocess.run(self.ssh(f"cat {shlex.quote(remote)}"), stdout=target, stderr=subprocess.PIPE)
+            done = subprocess.run(
+                self.ssh(f"cat {shlex.quote(remote)}"), stdin=subprocess.DEVNULL, stdout=target, stderr=subprocess.PIPE
+            )
         if done.returncode != 0:
             local.unlink(missing_ok=True)
             raise LabHostError(f"lab host {self.host}: could not send back {remote}: {done.stderr.decode().strip()}")
@@ -158,7 +162,7 @@ class LabHost:
     def remove(self, remote: str) -> None:
         """Remove a file and its upload folder from the lab host."""
         folder = str(Path(remote).parent)
-        subprocess.run(self.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True)
+        subprocess.run(self.ssh(f"rm -rf {shlex.quote(folder)}"), stdin=subprocess.DEVNULL, capture_output=True)
 
     def temporary(self, name: str) -> str:
         """A path for an output file in a new folder on the lab host."""
@@ -166,7 +170,8 @@ class LabHost:
         return f"{folder}/{name}"
 
     def _remote_output(self, command: list[str]) -> str:
-        done = subprocess.run(self.ssh(" ".join(shlex.quote(word) for word in command)), capture_output=True, text=True)
+        line = " ".join(shlex.quote(word) for word in command)
+        done = subprocess.run(self.ssh(line), stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode != 0:
             raise LabHostError(f"lab host {self.host}: {' '.join(command)}: {done.stderr.strip() or done.returncode}")
         return done.stdout
