@@ -18,7 +18,7 @@ import pytest
 from hil_drivers.servers.tftp import TftpServer
 from pytest_hil.board import Board
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import Bootloader
+from pytest_hil.interfaces import Bootloader, FileServer
 
 
 def tftp(make_board: Callable[[str], Board], options: str = ", port: 0") -> TftpServer:
@@ -220,3 +220,21 @@ boards:
             fetched = shell.run(f"wget -q -O - {url} | sha256sum", timeout=120)
             assert fetched.stdout.split()[0] == digest, fetched.stdout
     assert any("image.bin: 1500000 bytes in" in note for note in board.logs.notes)
+
+
+@pytest.mark.parametrize("kind", ["tftp-server", "http-server"])
+@pytest.mark.parametrize("state", ["missing", "a file"])
+def test_a_root_that_is_not_a_folder_is_one_line(
+    make_board: Callable[[str], Board], tmp_path: Path, kind: str, state: str
+) -> None:
+    root = tmp_path / "srv"
+    if state == "a file":
+        root.write_text("")
+    board = make_board(f"files: {{driver: {kind}, host: 127.0.0.1, port: 0, root: {root}}}")
+    server = board.resource("files")
+    assert isinstance(server, FileServer)
+    what = "is not a folder" if state == "a file" else "does not exist"
+    with pytest.raises(DriverError) as failed:
+        server.put(tmp_path / "lab.yaml")
+    assert str(failed.value) == f"board b, resource files: root {root} {what}: make it, or leave root out"
+    assert not root.is_dir()  # not made behind the user's back: a typo would serve an empty folder

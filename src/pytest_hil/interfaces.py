@@ -424,6 +424,20 @@ class Flasher(Driver[OptionsT]):
         """Erase the whole flash."""
 
 
+class FileServer(Driver[OptionsT]):
+    """Files a board fetches over the network (the `http-server` and `tftp-server` resources); a
+    driver's option names one of them by its kind, as it names a console by its interface."""
+
+    @abc.abstractmethod
+    def put(self, path: str | Path, name: str | None = None) -> str:
+        """Serve the file at `path` as `name` (default: its own name); what a board asks for (a URL, a
+        file name)."""
+
+    @abc.abstractmethod
+    def sent(self, name: str) -> int:
+        """Bytes of `name` sent to boards so far, over all its transfers (a flasher's progress)."""
+
+
 INTERFACES: dict[str, type[Driver]] = {
     "power": Power,
     "console": Console,

@@ -53,6 +53,11 @@ class Task:
         if self.last_shown is not None:
             self.progress.show(self.render(self.done, self.done, self.progress.clock()), first=False, final=True)
 
+    def abandon(self) -> None:
+        """End a task that failed: its line, if shown, ends as it stands (the error follows on its own)."""
+        if self.last_shown is not None and self.progress.write is not None:
+            self.progress.write("\n")
+
     def render(self, done: int, total: int, now: float, share: float | None = None) -> str:
         elapsed = max(now - self.started, 1e-9)
         rate = f"{done / elapsed / 2**20:.1f} MiB/s"

@@ -55,6 +55,7 @@ def build_initramfs(
     binaries: Sequence[Path] = (),
     network: bool = False,
     services: Sequence[str] = (),
+    files: Sequence[tuple[Path, str]] = (),
 ) -> Path:
     """Write a gzip'd newc cpio initramfs to `dest`; root logs in with `password` (None: no password).
 
@@ -63,7 +64,8 @@ def build_initramfs(
     copied with the shared libraries `ldd` names (the guest runs this machine's architecture), e.g.
     Debian's dropbear for an SSH server; `network` brings eth0 up for QEMU's user network (load its
     driver, e.g. virtio_net, through `modules`); `services` are shell lines run at the end of boot,
-    such as `dropbear -R -B`.
+    such as `dropbear -R -B`; `files` are (host file, absolute path in the image) pairs, copied with
+    their mode.
     """
     busybox = busybox or find_busybox()
     if busybox is None:
@@ -94,6 +96,10 @@ def build_initramfs(
             target = root / path.relative_to("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+    for source, inside in files:
+        target = root / inside.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
     shutil.copy2(busybox, root / "bin" / "busybox")
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for applet in applets:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from pytest_hil.errors import DriverError
@@ -21,10 +22,15 @@ class ServedFolder:
         self.context = context
         self.kind = kind
         self._made: str | None = None
+        self._sent: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     @property
     def path(self) -> Path:
         if self.configured is not None:
+            if not self.configured.is_dir():
+                what = "is not a folder" if self.configured.exists() else "does not exist"
+                raise DriverError(f"{self.context}: root {self.configured} {what}: make it, or leave root out")
             return self.configured
         if self._made is None:
             self._made = tempfile.mkdtemp(prefix=f"hil-{self.kind}-{self.context.board}-")
@@ -48,6 +54,17 @@ class ServedFolder:
             except OSError:
                 shutil.copyfile(source, target)
         return name
+
+    def count(self, name: str, sent: int) -> None:
+        """Record `sent` more bytes of `name` sent to a board."""
+        with self._lock:
+            key = name.lstrip("/")
+            self._sent[key] = self._sent.get(key, 0) + sent
+
+    def sent(self, name: str) -> int:
+        """Bytes of `name` sent so far."""
+        with self._lock:
+            return self._sent.get(name.lstrip("/"), 0)
 
     def remove(self) -> None:
         """Remove the session's own folder (a configured one stays)."""

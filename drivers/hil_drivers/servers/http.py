@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from hil_drivers.servers.folder import ServedFolder
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import Driver, DriverContext
+from pytest_hil.interfaces import DriverContext, FileServer
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 CHUNK = 1 << 20
@@ -34,7 +34,7 @@ class HttpServerOptions:
     port: int = field(default=0, metadata={"help": "port (0: a free one)", "min": 0, "max": 65535})
 
 
-class HttpServer(Driver[HttpServerOptions]):
+class HttpServer(FileServer[HttpServerOptions]):
     """An HTTP file server: `put(path, name=None)` gives the URL a board fetches the file from."""
 
     kind = "http-server"
@@ -61,6 +61,9 @@ class HttpServer(Driver[HttpServerOptions]):
         source = Path(path)
         placed = self.folder.place(source, name or source.name)
         return f"{self.address}/{quote(placed)}"
+
+    def sent(self, name: str) -> int:
+        return self.folder.sent(name)
 
     def _start(self) -> ThreadingHTTPServer:
         with self.lock:
@@ -150,6 +153,7 @@ def _handler(driver: HttpServer, root: Path) -> type[BaseHTTPRequestHandler]:
                             break
                         self.wfile.write(chunk)
                         remaining -= len(chunk)
+                        driver.folder.count(path.relative_to(top).as_posix(), len(chunk))
 
         def _plain(self, status: HTTPStatus, text: str) -> None:
             data = text.encode()

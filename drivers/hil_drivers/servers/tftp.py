@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from hil_drivers.servers.folder import ServedFolder
 from pytest_hil.errors import DriverError
-from pytest_hil.interfaces import Driver, DriverContext
+from pytest_hil.interfaces import DriverContext, FileServer
 
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
 NOT_FOUND, ACCESS_VIOLATION, ILLEGAL, OPTION_REFUSED = 1, 2, 4, 8
@@ -41,7 +41,7 @@ class TftpServerOptions:
     retries: int = field(default=5, metadata={"help": "times a block is sent again before giving up", "min": 0})
 
 
-class TftpServer(Driver[TftpServerOptions]):
+class TftpServer(FileServer[TftpServerOptions]):
     """A read-only TFTP server: `put(path, name=None) -> name` for a bootloader's `tftpboot`."""
 
     kind = "tftp-server"
@@ -75,6 +75,9 @@ class TftpServer(Driver[TftpServerOptions]):
         placed = self.folder.place(source, name or source.name)
         self._start()
         return placed
+
+    def sent(self, name: str) -> int:
+        return self.folder.sent(name)
 
     def _start(self) -> socket.socket:
         with self.lock:
@@ -167,7 +170,7 @@ class TftpServer(Driver[TftpServerOptions]):
                 self._note(client, f"{name}: the client did not take the options")
                 return
         with path.open("rb") as source:
-            done = self._blocks(sock, source, size, block_size, window, timeout)
+            done = self._blocks(sock, source, size, block_size, window, timeout, name)
         took = time.monotonic() - started
         rate = size / took / 1e6 if took else 0.0
         outcome = (
@@ -187,7 +190,7 @@ class TftpServer(Driver[TftpServerOptions]):
         return False
 
     def _blocks(
-        self, sock: socket.socket, source: BinaryIO, size: int, block_size: int, window: int, timeout: float
+        self, sock: socket.socket, source: BinaryIO, size: int, block_size: int, window: int, timeout: float, name: str
     ) -> bool:
         """Send the file in blocks, `window` at a time (RFC 7440), each window until its last block is
         acknowledged; block numbers roll over after 65535."""
@@ -210,6 +213,7 @@ class TftpServer(Driver[TftpServerOptions]):
                 # the acknowledged block, in the window just sent (numbers as 16 bits)
                 reached = next((n for n in range(first, last + 1) if n & 0xFFFF == number), None)
                 if reached is not None and reached > acked:
+                    self.folder.count(name, min(reached * block_size, size) - min(acked * block_size, size))
                     acked = reached
                     progressed = True
                     if acked == last:

@@ -290,7 +290,8 @@ class _Checker:
 
     def _references(self, resources: dict[str, ResourceSpec], path: KeyPath) -> None:
         """Options naming another resource of the board (`{driver: uboot, console: vm}`): it exists,
-        offers the interface the option needs, and no chain of references comes back to where it began."""
+        offers the interface (or is of the kind) the option needs, and no chain of references comes back
+        to where it began."""
         edges: dict[str, list[str]] = {}
         for spec in resources.values():
             if not dataclasses.is_dataclass(spec.options):
@@ -305,7 +306,7 @@ class _Checker:
                 if other is None:
                     known = ", ".join(name for name in resources if name != spec.name) or "none"
                     self.report(where, f"no resource called {target!r} on this board (it has: {known})")
-                elif isinstance(wanted, str) and wanted not in other.interfaces:
+                elif isinstance(wanted, str) and wanted not in other.interfaces and wanted != other.kind:
                     offers = ", ".join(other.interfaces) or "none"
                     self.report(where, f"{target!r} is a {other.kind} resource ({offers}), not a {wanted}")
                 else:
