@@ -70,3 +70,17 @@ class ServedFolder:
         """Remove the session's own folder (a configured one stays)."""
         if self._made is not None:
             shutil.rmtree(self._made, ignore_errors=True)
+
+
+class FolderServing:
+    """What both file servers answer from their folder: `root` and `sent(name)`."""
+
+    folder: ServedFolder
+
+    @property
+    def root(self) -> Path:
+        return self.folder.path
+
+    def sent(self, name: str) -> int:
+        """Bytes of `name` sent to boards so far."""
+        return self.folder.sent(name)

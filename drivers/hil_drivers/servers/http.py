@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from hil_drivers.servers.folder import ServedFolder
+from hil_drivers.servers.folder import FolderServing, ServedFolder
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext, FileServer
 
@@ -34,7 +34,7 @@ class HttpServerOptions:
     port: int = field(default=0, metadata={"help": "port (0: a free one)", "min": 0, "max": 65535})
 
 
-class HttpServer(FileServer[HttpServerOptions]):
+class HttpServer(FolderServing, FileServer[HttpServerOptions]):
     """An HTTP file server: `put(path, name=None)` gives the URL a board fetches the file from."""
 
     kind = "http-server"
@@ -47,10 +47,6 @@ class HttpServer(FileServer[HttpServerOptions]):
         self.lock = threading.Lock()
 
     @property
-    def root(self) -> Path:
-        return self.folder.path
-
-    @property
     def address(self) -> str:
         """`http://HOST:PORT` (the server starts if it has not yet)."""
         server = self._start()
@@ -61,9 +57,6 @@ class HttpServer(FileServer[HttpServerOptions]):
         source = Path(path)
         placed = self.folder.place(source, name or source.name)
         return f"{self.address}/{quote(placed)}"
-
-    def sent(self, name: str) -> int:
-        return self.folder.sent(name)
 
     def _start(self) -> ThreadingHTTPServer:
         with self.lock:

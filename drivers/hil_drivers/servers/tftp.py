@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from hil_drivers.servers.folder import ServedFolder
+from hil_drivers.servers.folder import FolderServing, ServedFolder
 from pytest_hil.errors import DriverError
 from pytest_hil.interfaces import DriverContext, FileServer
 
@@ -41,7 +41,7 @@ class TftpServerOptions:
     retries: int = field(default=5, metadata={"help": "times a block is sent again before giving up", "min": 0})
 
 
-class TftpServer(FileServer[TftpServerOptions]):
+class TftpServer(FolderServing, FileServer[TftpServerOptions]):
     """A read-only TFTP server: `put(path, name=None) -> name` for a bootloader's `tftpboot`."""
 
     kind = "tftp-server"
@@ -53,10 +53,6 @@ class TftpServer(FileServer[TftpServerOptions]):
         self.sock: socket.socket | None = None
         self.stop = threading.Event()
         self.lock = threading.Lock()
-
-    @property
-    def root(self) -> Path:
-        return self.folder.path
 
     @property
     def address(self) -> str:
@@ -75,9 +71,6 @@ class TftpServer(FileServer[TftpServerOptions]):
         placed = self.folder.place(source, name or source.name)
         self._start()
         return placed
-
-    def sent(self, name: str) -> int:
-        return self.folder.sent(name)
 
     def _start(self) -> socket.socket:
         with self.lock:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_hil.board import Board
-from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store
+from pytest_hil.cli.common import board_or_report, lab_path, load_or_report, open_lab_store
 from pytest_hil.cli.lab_host import LabHost, on_this_host
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.console import live
@@ -67,9 +67,8 @@ def open_board(args: argparse.Namespace, log_dir: str | None, progress: Progress
     if lab is None:
         yield None
         return
-    spec = lab.boards.get(args.board)
+    spec = board_or_report(lab, args.board)
     if spec is None:
-        print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
         yield None
         return
     with contextlib.ExitStack() as stack:
@@ -222,9 +221,8 @@ def watch_console(args: argparse.Namespace, stdout: int = 1) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    spec = lab.boards.get(args.board)
+    spec = board_or_report(lab, args.board)
     if spec is None:
-        print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
         return 1
     name = args.resource or spec.shell_console()
     if name is None or name not in spec.resources:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pytest_hil.errors import LabError
 from pytest_hil.lab import Lab, load_lab
+from pytest_hil.lab.model import BoardSpec
 from pytest_hil.leases import LeaseStore, open_store
 from pytest_hil.leases import store_url as resolve_store_url
 
@@ -60,6 +61,14 @@ def load_or_report(path: str) -> Lab | None:
         for issue in error.issues:
             print(issue, file=sys.stderr)
         return None
+
+
+def board_or_report(lab: Lab, name: str) -> BoardSpec | None:
+    """The lab's board `name`, or None after saying which boards there are."""
+    spec = lab.boards.get(name)
+    if spec is None:
+        print(f"hil: no board {name!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
+    return spec
 
 
 def store_url(lab: Lab) -> str:

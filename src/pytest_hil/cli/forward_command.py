@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from pytest_hil.cli.board_commands import lab_host_of
-from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store
+from pytest_hil.cli.common import board_or_report, lab_path, load_or_report, open_lab_store
 from pytest_hil.cli.lease_commands import board_lease
 from pytest_hil.errors import HilError, LeaseLost
 from pytest_hil.lab.model import BoardSpec
@@ -73,9 +73,8 @@ def run_forward(args: argparse.Namespace) -> int:
     lab = load_or_report(lab_path(args))
     if lab is None:
         return 1
-    spec = lab.boards.get(args.board)
+    spec = board_or_report(lab, args.board)
     if spec is None:
-        print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
         return 1
     try:
         target = board_address(spec, args.port)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pytest_hil.cli.common import lab_path, load_or_report, open_lab_store, store_url, table
+from pytest_hil.cli.common import board_or_report, lab_path, load_or_report, open_lab_store, store_url, table
 from pytest_hil.cli.tokens import TokenFileError, check_writable, store_token, tokens
 from pytest_hil.errors import HilError, LeaseTimeout, SelectorError
 from pytest_hil.lab import Lab, parse_selector
@@ -111,8 +111,7 @@ def wanted_boards(args: argparse.Namespace, lab: Lab, verb: str) -> list[str] | 
         print(f"hil {verb}: name a BOARD or give --select SELECTOR", file=sys.stderr)
         return 2
     if args.board:
-        if args.board not in lab.boards:
-            print(f"hil: no board {args.board!r} in {lab.path} (boards: {', '.join(lab.boards)})", file=sys.stderr)
+        if board_or_report(lab, args.board) is None:
             return 1
         return [args.board]
     try:
