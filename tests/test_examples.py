@@ -92,7 +92,7 @@ def test_the_bootloader_example_network_boots_through_u_boot(
     pytester: pytest.Pytester, qemu_kernel: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """U-Boot in QEMU: prompt, environment, DHCP, and (as root: TFTP port 69) the kernel and initramfs
-    fetched from this machine and booted to a shell."""
+    fetched from this machine and booted to a shell, and an image flashed through the flasher OS."""
     if not Path("/usr/lib/u-boot/qemu-x86/u-boot.rom").is_file():
         if os.environ.get("CI"):
             pytest.fail("u-boot-qemu is missing (.ci/stand-ins installs it)")
@@ -103,7 +103,7 @@ def test_the_bootloader_example_network_boots_through_u_boot(
         "--hil-lab=bootloader/lab.yaml", "bootloader", "-p", "no:cacheprovider", "-rs"
     )
     if os.geteuid() == 0:
-        result.assert_outcomes(passed=4)
+        result.assert_outcomes(passed=5)
     else:
-        result.assert_outcomes(passed=3, skipped=1)
+        result.assert_outcomes(passed=3, skipped=2)
         result.stdout.fnmatch_lines(["*U-Boot only asks TFTP port 69: run as root*"])

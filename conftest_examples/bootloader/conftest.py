@@ -1,5 +1,6 @@
-"""Builds the initramfs the board network-boots (busybox, a root login), finds this machine's address
-as the board sees it, and skips, saying why, where the stand-ins are missing.
+"""Builds the initramfs the board network-boots (busybox, a root login), the flasher OS and the board's
+disk, finds this machine's address as the board sees it, and skips, saying why, where the stand-ins
+are missing.
 
 Run (as root):  pytest --hil-lab=conftest_examples/bootloader/lab.yaml conftest_examples/bootloader
 """
@@ -12,18 +13,35 @@ from pathlib import Path
 
 import pytest
 
+from hil_drivers.flasher_os.system import build_flasher_initramfs
 from hil_drivers.qemu.initramfs import build_initramfs, find_busybox
 
 HERE = Path(__file__).parent
 INITRD = HERE / "build" / "initramfs.cpio.gz"
+FLASHER_OS = HERE / "build" / "flasher.cpio.gz"
+DISK = HERE / "build" / "disk.img"
 KERNEL = Path(os.environ.get("HIL_QEMU_KERNEL") or HERE / "../../.ci/cache/kernel/vmlinuz")
 ROM = Path("/usr/lib/u-boot/qemu-x86/u-boot.rom")
 
 
+def kernel_modules() -> Path:
+    """The kernel's modules (a Debian kernel package unpacked: boot/vmlinuz-VERSION, lib/modules/VERSION)."""
+    kernel = KERNEL.resolve()
+    return kernel.parent.parent / "lib" / "modules" / kernel.name.removeprefix("vmlinuz-")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if not INITRD.exists() and find_busybox() is not None:
-        INITRD.parent.mkdir(exist_ok=True)
+    DISK.parent.mkdir(exist_ok=True)
+    if not DISK.exists():
+        with DISK.open("wb") as disk:
+            disk.truncate(16 << 20)
+    if find_busybox() is None:
+        return
+    if not INITRD.exists():
         build_initramfs(INITRD, password=os.environ.get("QEMU_ROOT_PASSWORD", "hil"))
+    if not FLASHER_OS.exists() and kernel_modules().is_dir():
+        # the modules for the board's disk and its virtio network card (U-Boot's e1000 is not needed)
+        build_flasher_initramfs(FLASHER_OS, kernel_modules(), ["virtio_blk", "virtio_pci", "virtio_net"])
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +71,18 @@ def lab_address() -> str:
 def boot_images() -> tuple[Path, Path]:
     """The kernel and the initramfs the board network-boots."""
     return KERNEL, INITRD
+
+
+@pytest.fixture
+def need_flasher_os() -> None:
+    if not FLASHER_OS.exists():
+        pytest.skip(f"no flasher OS: the kernel's modules are not in {kernel_modules()}")
+
+
+@pytest.fixture
+def board_disk() -> Path:
+    """The board's own disk, as this machine sees the file."""
+    return DISK
 
 
 @pytest.fixture

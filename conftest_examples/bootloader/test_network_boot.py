@@ -1,14 +1,16 @@
 """From bare board to a shell: U-Boot's prompt, its environment and DHCP, then a network boot of the
-kernel and initramfs this machine serves, and a command in the booted system."""
+kernel and initramfs this machine serves, and a command in the booted system; and an image written
+into the board's own disk through the flasher OS."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
 
 from hil_drivers.servers.tftp import TftpServer
-from pytest_hil.interfaces import Bootloader
+from pytest_hil.interfaces import Bootloader, Flasher
 
 pytestmark = pytest.mark.hil("family=qemu-uboot")
 
@@ -51,3 +53,12 @@ def test_network_boot_to_a_shell(
     bootloader.boot("zboot 0x3000000 0 0x6000000 ${filesize}")
     shell = request.getfixturevalue("shell")  # logs in once the kernel has booted
     assert shell.run("uname -m").stdout.strip() == "x86_64"
+
+
+@pytest.mark.usefixtures("need_tftp_port", "need_flasher_os")
+def test_flash_the_board_disk_through_the_flasher_os(flasher: Flasher, board_disk: Path, tmp_path: Path) -> None:
+    payload = b"pytest-hil was here\n" * 50_000
+    image = tmp_path / "rootfs.img.gz"
+    image.write_bytes(gzip.compress(payload))
+    flasher.flash(image)  # the board writes it, reads it back and the sha256 is compared; then a power cycle
+    assert board_disk.read_bytes()[: len(payload)] == payload
