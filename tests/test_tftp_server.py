@@ -238,3 +238,15 @@ def test_a_root_that_is_not_a_folder_is_one_line(
         server.put(tmp_path / "lab.yaml")
     assert str(failed.value) == f"board b, resource files: root {root} {what}: make it, or leave root out"
     assert not root.is_dir()  # not made behind the user's back: a typo would serve an empty folder
+
+
+def test_the_port_is_free_once_close_returns(make_board: Callable[[str], Board], tmp_path: Path) -> None:
+    """Another server (tftpd-hpa in bench/tftp.py) may take the port right after: it found it still
+    held by the listener, which closed only at its next wake-up."""
+    for _ in range(5):
+        server = tftp(make_board)
+        server.put(tmp_path / "lab.yaml")
+        port = server.port
+        server.close()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as successor:
+            successor.bind(("127.0.0.1", port))

@@ -51,6 +51,7 @@ class TftpServer(FolderServing, FileServer[TftpServerOptions]):
         super().__init__(options, context)
         self.folder = ServedFolder(options.root, context, "tftp")
         self.sock: socket.socket | None = None
+        self.listener: threading.Thread | None = None
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
@@ -91,7 +92,10 @@ class TftpServer(FolderServing, FileServer[TftpServerOptions]):
                     raise DriverError(f"{self.context}: cannot listen on UDP {where}: {error.strerror}{hint}") from None
                 sock.settimeout(0.2)
                 self.sock = sock
-                threading.Thread(target=self._serve, args=(sock,), name=f"hil tftp {self.context}", daemon=True).start()
+                self.listener = threading.Thread(
+                    target=self._serve, args=(sock,), name=f"hil tftp {self.context}", daemon=True
+                )
+                self.listener.start()
                 self.context.logs.note(f"[hil] tftp-server serving {self.root} on UDP {sock.getsockname()[1]}")
             return self.sock
 
@@ -223,7 +227,10 @@ class TftpServer(FolderServing, FileServer[TftpServerOptions]):
         self.context.logs.note(f"[hil] tftp {client[0]}: {text}")
 
     def close(self) -> None:
+        """Stop listening: the port is free when this returns (the listener has let go of it)."""
         self.stop.set()
+        if self.listener is not None:
+            self.listener.join()
         sock, self.sock = self.sock, None
         if sock is not None:
             sock.close()
