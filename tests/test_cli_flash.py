@@ -76,3 +76,27 @@ def test_flash_mistakes_are_one_clear_line(
     assert main(["--lab", str(lab), "flash", *args]) == 1
     err = capsys.readouterr().err
     assert err.startswith(message.replace("LAB", str(lab))) and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--target", "/dev/vda"], "hil: --target cannot be used without --via"),
+        (
+            ["--via", "power", "--verify"],
+            "hil: --verify cannot be used with --via (a flasher verifies and resets by itself)",
+        ),
+    ],
+)
+def test_flash_options_that_do_not_go_together_are_a_usage_error(
+    write_lab: WriteLab, image: Path, capsys: pytest.CaptureFixture[str], extra: list[str], said: str
+) -> None:
+    assert main(["--lab", str(write_lab(LAB)), "flash", "sim-s", str(image), *extra]) == 2
+    assert capsys.readouterr().err == said + "\n"
+
+
+def test_flash_via_a_resource_that_is_no_flasher_says_so(
+    write_lab: WriteLab, image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--lab", str(write_lab(LAB)), "flash", "sim-s", str(image), "--via", "storage"]) == 1
+    assert capsys.readouterr().err == "hil: sim-s.storage is not a flasher (sim-storage)\n"

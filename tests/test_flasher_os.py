@@ -114,8 +114,22 @@ def test_hil_flash_via_the_flasher_says_in_one_line_when_the_disk_cannot_hold_th
     assert done.returncode == 1, done.stderr
     said = f"hil: board b, resource flasher: the flasher OS: the image is {DISK + MIB} bytes, /dev/vda holds {DISK}"
     lines = done.stderr.strip().splitlines()
-    assert lines[-1] == said and [line for line in lines if "hil:" in line] == [said]  # after the progress line
+    assert lines[-1] == said and [line for line in lines if "hil:" in line] == [said]
+    assert lines[0].startswith("flash b flasher: huge.img.gz [")  # the progress line, ended before the error
     assert (tmp_path / "disk.img").read_bytes() == bytes(DISK)  # nothing written
+
+
+def test_hil_flash_via_the_flasher_writes_the_disk(lab: Path, tmp_path: Path) -> None:
+    image = tmp_path / "small.img"
+    image.write_bytes(os.urandom(3 * MIB + 5))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_hil.cli.main", "--lab", str(lab), "flash", "b", str(image), "--via", "flasher",
+         "--target", "/dev/vda"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "HIL_LEASE_URL": f"sqlite://{tmp_path}/l.db"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("b: flashed small.img via flasher in ")
+    assert (tmp_path / "disk.img").read_bytes()[: 3 * MIB + 5] == image.read_bytes()
 
 
 @pytest.mark.parametrize(
